@@ -1,0 +1,171 @@
+"""Content packs: one post in up to three languages, with its canonical hash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from projectone.domain._validate import to_enum
+from projectone.domain.errors import ValidationError
+from projectone.domain.language import Language
+
+__all__ = [
+    "ContentPack",
+    "ContentStatus",
+    "ContentType",
+    "ContentVariant",
+    "canonical_json",
+    "content_hash",
+]
+
+# WhatsApp text bodies are limited to 4,096 characters; a rendered variant must fit.
+MAX_VARIANT_CHARS = 4096
+
+
+class ContentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
+    DELIVERED = "delivered"
+    ARCHIVED = "archived"
+
+
+class ContentType(enum.StrEnum):
+    DAILY_POST = "daily_post"
+    MARKET_UPDATE = "market_update"
+    EDUCATIONAL = "educational"
+    PROMOTIONAL = "promotional"
+
+
+def _text(field: str, *, required: bool) -> Any:
+    def convert(value: object) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(field, value, "must be text")
+        if required and not value.strip():
+            raise ValidationError(field, value, "must not be empty")
+        return value
+
+    return convert
+
+
+@attrs.frozen(kw_only=True)
+class ContentVariant:
+    """The post in one language."""
+
+    title: str = attrs.field(converter=_text("title", required=True))
+    body: str = attrs.field(converter=_text("body", required=True))
+    cta: str = attrs.field(default="", converter=_text("cta", required=False))
+    disclaimer: str = attrs.field(default="", converter=_text("disclaimer", required=False))
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.render()) > MAX_VARIANT_CHARS:
+            raise ValidationError(
+                "body", len(self.render()), f"the rendered post exceeds {MAX_VARIANT_CHARS} chars"
+            )
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "body": self.body, "cta": self.cta,
+                "disclaimer": self.disclaimer}
+
+    def render(self) -> str:
+        """The WhatsApp text of this variant: bold title, body, call to action, disclaimer."""
+        parts = [f"*{self.title.strip()}*", self.body.strip()]
+        if self.cta.strip():
+            parts.append(self.cta.strip())
+        if self.disclaimer.strip():
+            parts.append(f"_{self.disclaimer.strip()}_")
+        return "\n\n".join(parts)
+
+
+def _variants(value: Mapping[Any, Any]) -> Mapping[Language, ContentVariant]:
+    if not isinstance(value, Mapping) or not value:
+        raise ValidationError("variants", value, "at least one language variant is required")
+    out: dict[Language, ContentVariant] = {}
+    for lang, variant in value.items():
+        language = to_enum(Language, "variants", lang)
+        if isinstance(variant, Mapping):
+            variant = ContentVariant(**variant)
+        if not isinstance(variant, ContentVariant):
+            raise ValidationError(f"variants.{language.value}", variant, "must be a variant")
+        out[language] = variant
+    # Sorted by language so equal packs compare and iterate alike.
+    return dict(sorted(out.items()))
+
+
+def canonical_json(variants: Mapping[Language, ContentVariant]) -> str:
+    """The canonical JSON of a pack's content: sorted keys, NFC text, no insignificant spaces."""
+    doc = {
+        lang.value: {k: unicodedata.normalize("NFC", v) for k, v in variant.as_dict().items()}
+        for lang, variant in variants.items()
+    }
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(variants: Mapping[Language, ContentVariant]) -> str:
+    """SHA-256 (hex) of :func:`canonical_json`: what was approved is what is sent."""
+    return hashlib.sha256(canonical_json(variants).encode("utf-8")).hexdigest()
+
+
+def _positive(field: str) -> Any:
+    def check(_: Any, __: Any, value: int) -> None:
+        if not isinstance(value, int) or value < 1:
+            raise ValidationError(field, value, "must be a positive integer")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class ContentPack:
+    """A post in one or more languages, owned by an advisor (or by the fallback library when
+    ``advisor_id`` is ``None``), meant for ``scheduled_date`` when one is set."""
+
+    id: uuid.UUID
+    advisor_id: uuid.UUID | None
+    topic: str = attrs.field(converter=_text("topic", required=True))
+    type: ContentType = attrs.field(
+        default=ContentType.DAILY_POST, converter=lambda v: to_enum(ContentType, "type", v)
+    )
+    variants: Mapping[Language, ContentVariant] = attrs.field(converter=_variants)
+    status: ContentStatus = attrs.field(
+        default=ContentStatus.DRAFT, converter=lambda v: to_enum(ContentStatus, "status", v)
+    )
+    version: int = attrs.field(default=1, validator=_positive("version"))
+    parent_id: uuid.UUID | None = None
+    scheduled_date: dt.date | None = None
+    created_at: dt.datetime
+
+    @property
+    def languages(self) -> tuple[Language, ...]:
+        return tuple(self.variants)
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.variants)
+
+    @property
+    def sendable(self) -> bool:
+        """Approved (or scheduled) content is the only content that may be sent."""
+        return self.status in (ContentStatus.APPROVED, ContentStatus.SCHEDULED)
+
+    def variant_for(self, preferences: tuple[Language, ...]) -> tuple[Language, ContentVariant]:
+        """The first of the advisor's ``preferences`` this pack is written in.
+
+        Raises ``ValidationError`` when the pack has none of them.
+        """
+        for language in preferences:
+            if language in self.variants:
+                return language, self.variants[language]
+        raise ValidationError(
+            "languages", [p.value for p in preferences],
+            f"pack {self.id} has no variant in these languages",
+        )

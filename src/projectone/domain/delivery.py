@@ -1,0 +1,189 @@
+"""Deliveries: one message to one advisor on one morning, and its SLA.
+
+Statuses only move forward (DESIGN.md §3.4): provider webhooks arrive late, twice and out of
+order, so ``advance`` refuses a backward move and ``apply_report`` ignores one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+import attrs
+
+from projectone.domain._validate import to_enum
+from projectone.domain.errors import InvalidTransitionError, ValidationError
+from projectone.domain.language import Language
+from projectone.domain.timezone import local_to_utc
+
+__all__ = [
+    "SLA_WINDOW",
+    "Channel",
+    "Delivery",
+    "DeliveryStatus",
+    "SlaOutcome",
+    "Variant",
+    "can_advance",
+]
+
+SLA_WINDOW = dt.timedelta(minutes=5)
+
+
+class DeliveryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Channel(enum.StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+
+
+class Variant(enum.StrEnum):
+    """What kind of message a delivery carries to the advisor."""
+
+    POST = "post"
+    STATUS = "status"
+
+
+class SlaOutcome(enum.StrEnum):
+    PENDING = "pending"
+    MET = "met"
+    MISSED = "missed"
+
+
+_S = DeliveryStatus
+# The forward path; a later rung may be reached directly (a "read" receipt implies delivery).
+_LADDER = (_S.QUEUED, _S.SENDING, _S.SENT, _S.DELIVERED, _S.READ)
+_RANK = {status: rank for rank, status in enumerate(_LADDER)}
+# Failure is possible until the provider confirms delivery; expiry only before anything was sent.
+_FAILABLE = frozenset({_S.QUEUED, _S.SENDING, _S.SENT})
+_EXPIRABLE = frozenset({_S.QUEUED, _S.SENDING})
+TERMINAL = frozenset({_S.READ, _S.FAILED, _S.EXPIRED})
+
+
+def can_advance(current: DeliveryStatus, new: DeliveryStatus) -> bool:
+    """Whether ``current -> new`` moves forward (never backwards, never out of a terminal)."""
+    if new is _S.FAILED:
+        return current in _FAILABLE
+    if new is _S.EXPIRED:
+        return current in _EXPIRABLE
+    if current in (_S.FAILED, _S.EXPIRED):
+        return False
+    return _RANK[new] > _RANK[current]
+
+
+def _aware(_: Any, attribute: attrs.Attribute[Any], value: dt.datetime | None) -> None:
+    if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
+
+
+_STAMP = {
+    _S.SENT: "sent_at",
+    _S.DELIVERED: "delivered_at",
+    _S.READ: "read_at",
+    _S.FAILED: "failed_at",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """A planned message. ``scheduled_for`` and every timestamp are timezone-aware."""
+
+    id: uuid.UUID
+    advisor_id: uuid.UUID
+    pack_id: uuid.UUID
+    date: dt.date
+    language: Language = attrs.field(converter=lambda v: to_enum(Language, "language", v))
+    channel: Channel = attrs.field(
+        default=Channel.WHATSAPP, converter=lambda v: to_enum(Channel, "channel", v)
+    )
+    variant: Variant = attrs.field(
+        default=Variant.POST, converter=lambda v: to_enum(Variant, "variant", v)
+    )
+    to: str
+    content_hash: str
+    scheduled_for: dt.datetime = attrs.field(validator=_aware)
+    status: DeliveryStatus = attrs.field(
+        default=DeliveryStatus.QUEUED, converter=lambda v: to_enum(DeliveryStatus, "status", v)
+    )
+    attempts: int = 0
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    queued_at: dt.datetime = attrs.field(validator=_aware)
+    sent_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    delivered_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    read_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    failed_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+
+    @classmethod
+    def plan(
+        cls,
+        *,
+        id: uuid.UUID,
+        advisor_id: uuid.UUID,
+        pack_id: uuid.UUID,
+        date: dt.date,
+        send_time: dt.time,
+        language: Language,
+        to: str,
+        content_hash: str,
+        now: dt.datetime,
+    ) -> Delivery:
+        """A queued delivery at ``send_time`` (Asia/Kolkata) on ``date``."""
+        return cls(
+            id=id, advisor_id=advisor_id, pack_id=pack_id, date=date, language=language, to=to,
+            content_hash=content_hash, scheduled_for=local_to_utc(date, send_time), queued_at=now,
+        )
+
+    @property
+    def sla_target(self) -> dt.datetime:
+        """The instant by which the provider must have accepted the message."""
+        return self.scheduled_for + SLA_WINDOW
+
+    def sla_outcome(self, now: dt.datetime) -> SlaOutcome:
+        """Met when accepted by the target; missed once the target passed without that."""
+        if self.sent_at is not None:
+            return SlaOutcome.MET if self.sent_at <= self.sla_target else SlaOutcome.MISSED
+        return SlaOutcome.MISSED if now > self.sla_target else SlaOutcome.PENDING
+
+    def is_due(self, now: dt.datetime) -> bool:
+        return self.status is DeliveryStatus.QUEUED and self.scheduled_for <= now
+
+    def advance(self, status: DeliveryStatus, at: dt.datetime, **changes: Any) -> Delivery:
+        """Move to ``status`` at ``at``; raise ``InvalidTransitionError`` on a backward move."""
+        if not can_advance(self.status, status):
+            raise InvalidTransitionError("delivery", self.status.value, f"move to {status.value}")
+        stamps: dict[str, Any] = {}
+        field = _STAMP.get(status)
+        if field is not None and getattr(self, field) is None:
+            stamps[field] = at
+        # A receipt that skips a rung ("read" before "delivered") implies the earlier ones.
+        for implied in _LADDER[_RANK[_S.SENT] : _RANK.get(status, 0)]:
+            name = _STAMP[implied]
+            if getattr(self, name) is None and name not in stamps:
+                stamps[name] = at
+        return attrs.evolve(self, status=status, **stamps, **changes)
+
+    def start_sending(self, at: dt.datetime) -> Delivery:
+        return self.advance(DeliveryStatus.SENDING, at, attempts=self.attempts + 1)
+
+    def mark_sent(self, provider_message_id: str, at: dt.datetime) -> Delivery:
+        return self.advance(DeliveryStatus.SENT, at, provider_message_id=provider_message_id)
+
+    def mark_failed(self, code: str, message: str, at: dt.datetime) -> Delivery:
+        return self.advance(DeliveryStatus.FAILED, at, error_code=code, error_message=message)
+
+    def apply_report(self, status: DeliveryStatus, at: dt.datetime) -> Delivery:
+        """A provider receipt: move forward if it is news, otherwise keep the delivery as is."""
+        if status is self.status or not can_advance(self.status, status):
+            return self
+        return self.advance(status, at)

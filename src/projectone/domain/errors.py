@@ -1,0 +1,111 @@
+"""The error hierarchy: every error projectone raises on purpose is a ``ProjectOneError``.
+
+Each error names what it is about (a field, an entity and id, a state and an action) in
+attributes, so callers (the CLI, the HTTP API) can report it without parsing messages.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "ProjectOneError",
+    "ProviderError",
+    "UnavailableError",
+    "ValidationError",
+]
+
+
+class ProjectOneError(Exception):
+    """Root of every error projectone raises deliberately."""
+
+    code: str = "projectone_error"
+
+
+class ValidationError(ProjectOneError, ValueError):
+    """A value does not satisfy a domain rule; ``field`` names the offending field."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: {reason} (got {value!r})")
+
+
+class NotFoundError(ProjectOneError, LookupError):
+    """No ``entity`` with ``key`` exists."""
+
+    code = "not_found"
+
+    def __init__(self, entity: str, key: object) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key} not found")
+
+
+class ConflictError(ProjectOneError):
+    """Writing ``entity`` would break a uniqueness rule on ``key``."""
+
+    code = "conflict"
+
+    def __init__(self, entity: str, key: object, reason: str = "already exists") -> None:
+        self.entity = entity
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{entity} {key}: {reason}")
+
+
+class InvalidTransitionError(ProjectOneError):
+    """``action`` is not allowed for an ``entity`` in ``state``."""
+
+    code = "invalid_transition"
+
+    def __init__(self, entity: str, state: str, action: str, reason: str = "") -> None:
+        self.entity = entity
+        self.state = state
+        self.action = action
+        self.reason = reason
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"cannot {action} a {entity} in state {state!r}{detail}")
+
+
+class ProviderError(ProjectOneError):
+    """A message provider refused or failed a request.
+
+    ``code`` on the instance is the provider's own error code (for WhatsApp, Meta's numeric
+    ``error.code``); ``http_status`` is ``None`` when no HTTP answer arrived at all.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        provider_code: int | str | None,
+        message: str,
+        *,
+        http_status: int | None = None,
+        details: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.provider_code = provider_code
+        self.message = message
+        self.http_status = http_status
+        self.details = details
+        self.trace_id = trace_id
+        super().__init__(f"{provider} error {provider_code}: {message}")
+
+    code = "provider_error"
+
+
+class UnavailableError(ProjectOneError):
+    """A backing service (database, provider) cannot be reached; ``target`` names it safely."""
+
+    code = "unavailable"
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{target} is unavailable: {reason}")
