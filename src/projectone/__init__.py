@@ -6,6 +6,7 @@ not named in the docs, is private.
 
 from projectone._version import __version__
 from projectone.domain.errors import (
+    ConfigurationError,
     ConflictError,
     InvalidTransitionError,
     NotFoundError,
@@ -16,6 +17,7 @@ from projectone.domain.errors import (
 )
 
 __all__ = [
+    "ConfigurationError",
     "ConflictError",
     "InvalidTransitionError",
     "NotFoundError",

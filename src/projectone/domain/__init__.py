@@ -19,6 +19,7 @@ from projectone.domain.delivery import (
     can_advance,
 )
 from projectone.domain.errors import (
+    ConfigurationError,
     ConflictError,
     InvalidTransitionError,
     NotFoundError,
@@ -39,6 +40,7 @@ __all__ = [
     "AdvisorStatus",
     "AdvisorType",
     "Channel",
+    "ConfigurationError",
     "ConflictError",
     "ContentPack",
     "ContentStatus",

@@ -47,14 +47,14 @@ class AdvisorStatus(enum.StrEnum):
 
 _REGISTRATION = {
     # SEBI RIA registration: "INA" followed by nine digits.
-    AdvisorType.RIA: (re.compile(r"INA\d{9}"), "INA followed by 9 digits"),
+    AdvisorType.RIA: (re.compile(r"INA[0-9]{9}"), "INA followed by 9 digits"),
     # AMFI Registration Number of a distributor: "ARN-" followed by 1 to 7 digits.
-    AdvisorType.MFD: (re.compile(r"ARN-\d{1,7}"), "ARN- followed by 1 to 7 digits"),
+    AdvisorType.MFD: (re.compile(r"ARN-[0-9]{1,7}"), "ARN- followed by 1 to 7 digits"),
 }
 # Deliberately simple: one @, no spaces, a dotted domain with an alphabetic TLD. Mail servers
 # are the real judge; this only stops typos from being stored.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 def validate_registration(advisor_type: AdvisorType, value: str) -> str:
@@ -109,6 +109,18 @@ def _send_time(value: dt.time) -> dt.time:
     return value
 
 
+def _type(value: object) -> AdvisorType:
+    return to_enum(AdvisorType, "type", value)
+
+
+def _tier(value: object) -> Tier:
+    return to_enum(Tier, "tier", value)
+
+
+def _status(value: object) -> AdvisorStatus:
+    return to_enum(AdvisorStatus, "status", value)
+
+
 @attrs.frozen(kw_only=True)
 class Advisor:
     """An advisor who receives a content pack every morning.
@@ -119,16 +131,14 @@ class Advisor:
 
     id: uuid.UUID
     name: str = attrs.field(converter=_name)
-    type: AdvisorType = attrs.field(converter=lambda v: to_enum(AdvisorType, "type", v))
+    type: AdvisorType = attrs.field(converter=_type)
     registration_no: str
     email: str = attrs.field(converter=validate_email)
     whatsapp_number: str = attrs.field(converter=validate_phone)
     languages: tuple[Language, ...] = attrs.field(converter=_languages)
     send_time: dt.time = attrs.field(default=DEFAULT_SEND_TIME, converter=_send_time)
-    tier: Tier = attrs.field(default=Tier.BASIC, converter=lambda v: to_enum(Tier, "tier", v))
-    status: AdvisorStatus = attrs.field(
-        default=AdvisorStatus.ACTIVE, converter=lambda v: to_enum(AdvisorStatus, "status", v)
-    )
+    tier: Tier = attrs.field(default=Tier.BASIC, converter=_tier)
+    status: AdvisorStatus = attrs.field(default=AdvisorStatus.ACTIVE, converter=_status)
     whatsapp_opt_in_at: dt.datetime | None = attrs.field(
         default=None, validator=_aware("whatsapp_opt_in_at")
     )

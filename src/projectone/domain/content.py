@@ -47,25 +47,50 @@ class ContentType(enum.StrEnum):
     PROMOTIONAL = "promotional"
 
 
-def _text(field: str, *, required: bool) -> Any:
-    def convert(value: object) -> str:
-        if not isinstance(value, str):
-            raise ValidationError(field, value, "must be text")
-        if required and not value.strip():
-            raise ValidationError(field, value, "must not be empty")
-        return value
+def _text(field: str, value: object, *, required: bool) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, value, "must be text")
+    if required and not value.strip():
+        raise ValidationError(field, value, "must not be empty")
+    return value
 
-    return convert
+
+def _title(value: object) -> str:
+    return _text("title", value, required=True)
+
+
+def _body(value: object) -> str:
+    return _text("body", value, required=True)
+
+
+def _cta(value: object) -> str:
+    return _text("cta", value, required=False)
+
+
+def _disclaimer(value: object) -> str:
+    return _text("disclaimer", value, required=False)
+
+
+def _topic(value: object) -> str:
+    return _text("topic", value, required=True)
+
+
+def _type(value: object) -> ContentType:
+    return to_enum(ContentType, "type", value)
+
+
+def _status(value: object) -> ContentStatus:
+    return to_enum(ContentStatus, "status", value)
 
 
 @attrs.frozen(kw_only=True)
 class ContentVariant:
     """The post in one language."""
 
-    title: str = attrs.field(converter=_text("title", required=True))
-    body: str = attrs.field(converter=_text("body", required=True))
-    cta: str = attrs.field(default="", converter=_text("cta", required=False))
-    disclaimer: str = attrs.field(default="", converter=_text("disclaimer", required=False))
+    title: str = attrs.field(converter=_title)
+    body: str = attrs.field(converter=_body)
+    cta: str = attrs.field(default="", converter=_cta)
+    disclaimer: str = attrs.field(default="", converter=_disclaimer)
 
     def __attrs_post_init__(self) -> None:
         if len(self.render()) > MAX_VARIANT_CHARS:
@@ -74,8 +99,12 @@ class ContentVariant:
             )
 
     def as_dict(self) -> dict[str, str]:
-        return {"title": self.title, "body": self.body, "cta": self.cta,
-                "disclaimer": self.disclaimer}
+        return {
+            "title": self.title,
+            "body": self.body,
+            "cta": self.cta,
+            "disclaimer": self.disclaimer,
+        }
 
     def render(self) -> str:
         """The WhatsApp text of this variant: bold title, body, call to action, disclaimer."""
@@ -131,14 +160,10 @@ class ContentPack:
 
     id: uuid.UUID
     advisor_id: uuid.UUID | None
-    topic: str = attrs.field(converter=_text("topic", required=True))
-    type: ContentType = attrs.field(
-        default=ContentType.DAILY_POST, converter=lambda v: to_enum(ContentType, "type", v)
-    )
+    topic: str = attrs.field(converter=_topic)
+    type: ContentType = attrs.field(default=ContentType.DAILY_POST, converter=_type)
     variants: Mapping[Language, ContentVariant] = attrs.field(converter=_variants)
-    status: ContentStatus = attrs.field(
-        default=ContentStatus.DRAFT, converter=lambda v: to_enum(ContentStatus, "status", v)
-    )
+    status: ContentStatus = attrs.field(default=ContentStatus.DRAFT, converter=_status)
     version: int = attrs.field(default=1, validator=_positive("version"))
     parent_id: uuid.UUID | None = None
     scheduled_date: dt.date | None = None
@@ -166,6 +191,7 @@ class ContentPack:
             if language in self.variants:
                 return language, self.variants[language]
         raise ValidationError(
-            "languages", [p.value for p in preferences],
+            "languages",
+            [p.value for p in preferences],
             f"pack {self.id} has no variant in these languages",
         )

@@ -70,13 +70,17 @@ TERMINAL = frozenset({_S.READ, _S.FAILED, _S.EXPIRED})
 
 
 def can_advance(current: DeliveryStatus, new: DeliveryStatus) -> bool:
-    """Whether ``current -> new`` moves forward (never backwards, never out of a terminal)."""
+    """Whether ``current -> new`` moves forward: never backwards, never out of a terminal
+    status, and never past ``sending`` without passing through it."""
     if new is _S.FAILED:
         return current in _FAILABLE
     if new is _S.EXPIRED:
         return current in _EXPIRABLE
     if current in (_S.FAILED, _S.EXPIRED):
         return False
+    if current is _S.QUEUED:
+        # Nothing reaches the provider without being claimed first.
+        return new is _S.SENDING
     return _RANK[new] > _RANK[current]
 
 
@@ -93,6 +97,22 @@ _STAMP = {
 }
 
 
+def _language(value: object) -> Language:
+    return to_enum(Language, "language", value)
+
+
+def _channel(value: object) -> Channel:
+    return to_enum(Channel, "channel", value)
+
+
+def _variant(value: object) -> Variant:
+    return to_enum(Variant, "variant", value)
+
+
+def _status(value: object) -> DeliveryStatus:
+    return to_enum(DeliveryStatus, "status", value)
+
+
 @attrs.frozen(kw_only=True)
 class Delivery:
     """A planned message. ``scheduled_for`` and every timestamp are timezone-aware."""
@@ -101,19 +121,13 @@ class Delivery:
     advisor_id: uuid.UUID
     pack_id: uuid.UUID
     date: dt.date
-    language: Language = attrs.field(converter=lambda v: to_enum(Language, "language", v))
-    channel: Channel = attrs.field(
-        default=Channel.WHATSAPP, converter=lambda v: to_enum(Channel, "channel", v)
-    )
-    variant: Variant = attrs.field(
-        default=Variant.POST, converter=lambda v: to_enum(Variant, "variant", v)
-    )
+    language: Language = attrs.field(converter=_language)
+    channel: Channel = attrs.field(default=Channel.WHATSAPP, converter=_channel)
+    variant: Variant = attrs.field(default=Variant.POST, converter=_variant)
     to: str
     content_hash: str
     scheduled_for: dt.datetime = attrs.field(validator=_aware)
-    status: DeliveryStatus = attrs.field(
-        default=DeliveryStatus.QUEUED, converter=lambda v: to_enum(DeliveryStatus, "status", v)
-    )
+    status: DeliveryStatus = attrs.field(default=DeliveryStatus.QUEUED, converter=_status)
     attempts: int = 0
     provider_message_id: str | None = None
     error_code: str | None = None
@@ -140,8 +154,15 @@ class Delivery:
     ) -> Delivery:
         """A queued delivery at ``send_time`` (Asia/Kolkata) on ``date``."""
         return cls(
-            id=id, advisor_id=advisor_id, pack_id=pack_id, date=date, language=language, to=to,
-            content_hash=content_hash, scheduled_for=local_to_utc(date, send_time), queued_at=now,
+            id=id,
+            advisor_id=advisor_id,
+            pack_id=pack_id,
+            date=date,
+            language=language,
+            to=to,
+            content_hash=content_hash,
+            scheduled_for=local_to_utc(date, send_time),
+            queued_at=now,
         )
 
     @property

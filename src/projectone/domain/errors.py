@@ -7,6 +7,7 @@ attributes, so callers (the CLI, the HTTP API) can report it without parsing mes
 from __future__ import annotations
 
 __all__ = [
+    "ConfigurationError",
     "ConflictError",
     "InvalidTransitionError",
     "NotFoundError",
@@ -109,3 +110,14 @@ class UnavailableError(ProjectOneError):
         self.target = target
         self.reason = reason
         super().__init__(f"{target} is unavailable: {reason}")
+
+
+class ConfigurationError(ProjectOneError):
+    """A setting is missing, unknown or malformed; ``key`` names it as the user wrote it."""
+
+    code = "configuration_error"
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key}: {reason}")

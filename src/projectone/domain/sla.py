@@ -69,8 +69,14 @@ def summarize(deliveries: Iterable[Delivery], now: dt.datetime) -> SlaSummary:
             delays.append(max(0.0, (d.sent_at - d.scheduled_for).total_seconds()))
     delays.sort()
     return SlaSummary(
-        planned=planned, sent=sent, failed=failed, pending=pending, sla_met=met,
-        sla_missed=missed, delivered=delivered, read=read,
+        planned=planned,
+        sent=sent,
+        failed=failed,
+        pending=pending,
+        sla_met=met,
+        sla_missed=missed,
+        delivered=delivered,
+        read=read,
         p50_delay_seconds=_percentile(delays, 0.50),
         p95_delay_seconds=_percentile(delays, 0.95),
         max_delay_seconds=delays[-1] if delays else None,

@@ -1,0 +1,172 @@
+"""Explicit conversions between table rows and domain objects (no ORM classes).
+
+Datetimes: every timestamp is written as UTC. PostgreSQL stores ``timestamptz`` and returns an
+aware value; SQLite has no timestamp type and SQLAlchemy stores the wall-clock digits without
+an offset, so writing anything but UTC would make the stored text ambiguous and break ordering
+and comparisons done in SQL. Values read back are therefore made aware in UTC either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from projectone.domain.advisor import Advisor
+from projectone.domain.content import ContentPack, ContentVariant
+from projectone.domain.delivery import Delivery
+from projectone.domain.language import Language
+
+__all__ = [
+    "advisor_from_row",
+    "advisor_to_row",
+    "delivery_from_row",
+    "delivery_to_row",
+    "from_db_time",
+    "pack_from_row",
+    "pack_to_row",
+    "to_db_time",
+]
+
+
+def to_db_time(value: dt.datetime) -> dt.datetime:
+    """``value`` (timezone-aware) as UTC, the only zone the database ever sees."""
+    return value.astimezone(dt.UTC)
+
+
+def _to_db_optional(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else to_db_time(value)
+
+
+def from_db_time(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _from_db_optional(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else from_db_time(value)
+
+
+def advisor_to_row(advisor: Advisor) -> dict[str, Any]:
+    return {
+        "id": advisor.id,
+        "name": advisor.name,
+        "type": advisor.type.value,
+        "registration_no": advisor.registration_no,
+        "email": advisor.email,
+        "whatsapp_number": advisor.whatsapp_number,
+        "languages": [language.value for language in advisor.languages],
+        "send_time": advisor.send_time,
+        "tier": advisor.tier.value,
+        "status": advisor.status.value,
+        "whatsapp_opt_in_at": _to_db_optional(advisor.whatsapp_opt_in_at),
+        "created_at": to_db_time(advisor.created_at),
+    }
+
+
+def advisor_from_row(row: Mapping[Any, Any]) -> Advisor:
+    return Advisor(
+        id=row["id"],
+        name=row["name"],
+        type=row["type"],
+        registration_no=row["registration_no"],
+        email=row["email"],
+        whatsapp_number=row["whatsapp_number"],
+        languages=row["languages"],
+        send_time=row["send_time"],
+        tier=row["tier"],
+        status=row["status"],
+        whatsapp_opt_in_at=_from_db_optional(row["whatsapp_opt_in_at"]),
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def pack_to_row(pack: ContentPack) -> dict[str, Any]:
+    return {
+        "id": pack.id,
+        "advisor_id": pack.advisor_id,
+        "topic": pack.topic,
+        "type": pack.type.value,
+        "variants": {lang.value: variant.as_dict() for lang, variant in pack.variants.items()},
+        "languages": [language.value for language in pack.languages],
+        # Stored (not only recomputed) so delivery can compare against what was approved and
+        # reports can group by it without loading every variant.
+        "content_hash": pack.content_hash,
+        "status": pack.status.value,
+        "version": pack.version,
+        "parent_id": pack.parent_id,
+        "scheduled_date": pack.scheduled_date,
+        "created_at": to_db_time(pack.created_at),
+    }
+
+
+def pack_from_row(row: Mapping[Any, Any]) -> ContentPack:
+    variants = {
+        Language(lang): ContentVariant(**fields) for lang, fields in row["variants"].items()
+    }
+    return ContentPack(
+        id=row["id"],
+        advisor_id=row["advisor_id"],
+        topic=row["topic"],
+        type=row["type"],
+        variants=variants,
+        status=row["status"],
+        version=row["version"],
+        parent_id=row["parent_id"],
+        scheduled_date=row["scheduled_date"],
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "advisor_id": delivery.advisor_id,
+        "pack_id": delivery.pack_id,
+        "date": delivery.date,
+        "language": delivery.language.value,
+        "channel": delivery.channel.value,
+        "variant": delivery.variant.value,
+        "to_number": delivery.to,
+        "content_hash": delivery.content_hash,
+        "scheduled_for": to_db_time(delivery.scheduled_for),
+        "sla_target": to_db_time(delivery.sla_target),
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "provider_message_id": delivery.provider_message_id,
+        "error_code": delivery.error_code,
+        "error_message": delivery.error_message,
+        "queued_at": to_db_time(delivery.queued_at),
+        "sent_at": _to_db_optional(delivery.sent_at),
+        "delivered_at": _to_db_optional(delivery.delivered_at),
+        "read_at": _to_db_optional(delivery.read_at),
+        "failed_at": _to_db_optional(delivery.failed_at),
+    }
+
+
+def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
+    # sla_target is derived by the domain; the stored copy exists for SQL reports only.
+    return Delivery(
+        id=row["id"],
+        advisor_id=row["advisor_id"],
+        pack_id=row["pack_id"],
+        date=row["date"],
+        language=row["language"],
+        channel=row["channel"],
+        variant=row["variant"],
+        to=row["to_number"],
+        content_hash=row["content_hash"],
+        scheduled_for=from_db_time(row["scheduled_for"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        provider_message_id=row["provider_message_id"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        queued_at=from_db_time(row["queued_at"]),
+        sent_at=_from_db_optional(row["sent_at"]),
+        delivered_at=_from_db_optional(row["delivered_at"]),
+        read_at=_from_db_optional(row["read_at"]),
+        failed_at=_from_db_optional(row["failed_at"]),
+    )

@@ -1,0 +1,101 @@
+"""Running the alembic migrations from code, against an ``AsyncEngine``.
+
+Alembic is configured programmatically (no ``alembic.ini``): the scripts ship inside the
+package, and the async connection's sync facade is handed to ``env.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from projectone.adapters.sqlalchemy.engine import safe_url
+from projectone.adapters.sqlalchemy.errors import SchemaOutdatedError
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "is_up_to_date",
+    "prepare",
+    "upgrade",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An alembic ``Config`` for the packaged scripts, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this version of projectone ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships at least one revision
+        raise RuntimeError("no migration scripts found in " + str(MIGRATIONS_DIR))
+    return head
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database of ``engine`` to ``revision``, in one transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, revision)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or ``None`` if it was never migrated."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+async def is_up_to_date(engine: AsyncEngine) -> bool:
+    return await current_revision(engine) == head_revision()
+
+
+async def prepare(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+    """Make sure the schema is at head before the application uses ``engine``.
+
+    An embedded SQLite database is migrated in place when ``auto_migrate`` is true: it belongs
+    to this process, and a fresh install must work with no setup. A PostgreSQL database is
+    shared by many processes and upgraded as a deliberate operation, so it is never migrated
+    here: ``SchemaOutdatedError`` tells the operator to run ``projectone db upgrade``. The
+    same error is raised for SQLite when ``auto_migrate`` is false, and for a database at a
+    revision this version does not know (migrated by a newer projectone).
+    """
+    head = head_revision()
+    current = await current_revision(engine)
+    if current == head:
+        return
+    known = current is None or _is_known(current)
+    if known and auto_migrate and engine.dialect.name == "sqlite":
+        await upgrade(engine)
+        return
+    raise SchemaOutdatedError(safe_url(engine.url), current, head)
+
+
+def _is_known(revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:  # alembic raises its own CommandError/ResolutionError subclasses
+        return False

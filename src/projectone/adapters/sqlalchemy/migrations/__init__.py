@@ -1,0 +1,1 @@
+"""Alembic migrations of the projectone schema (package data; run via ``migrate.py``)."""

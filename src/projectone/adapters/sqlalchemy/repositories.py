@@ -1,0 +1,261 @@
+"""Repositories over one ``AsyncConnection`` (SQLAlchemy Core), implementing the ports.
+
+A repository never commits: it runs inside the transaction its unit of work opened. A write that
+breaks a constraint rolls that whole transaction back before ``ConflictError`` is raised, so the
+unit of work cannot go on to commit half of its changes (PostgreSQL would refuse anyway, SQLite
+would not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projectone.adapters.sqlalchemy import mapping
+from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
+from projectone.adapters.sqlalchemy.tables import advisors, content_packs, deliveries
+from projectone.domain.advisor import Advisor, AdvisorStatus
+from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
+from projectone.domain.errors import NotFoundError
+
+__all__ = [
+    "CONFLICT_MARK",
+    "SqlAdvisorRepository",
+    "SqlContentRepository",
+    "SqlDeliveryRepository",
+]
+
+# Set in ``AsyncConnection.info`` when a conflict rolled the transaction back, so the unit of
+# work owning the connection refuses to commit whatever is written after it (the connection
+# would otherwise autobegin a fresh transaction and commit a partial change).
+CONFLICT_MARK = "projectone.rolled_back_by_conflict"
+
+# Bound parameters per IN list: far below SQLite's limit (32,766) and PostgreSQL's (65,535),
+# while a 2,000-advisor morning still needs only a handful of queries.
+_IN_CHUNK = 500
+
+_SENDABLE = (ContentStatus.APPROVED.value, ContentStatus.SCHEDULED.value)
+
+
+def _chunks(ids: Iterable[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield unique[start : start + _IN_CHUNK]
+
+
+async def _get_many(
+    conn: AsyncConnection, table: sa.Table, ids: Iterable[uuid.UUID], entity: str
+) -> dict[uuid.UUID, sa.RowMapping]:
+    """Rows of ``table`` by id, in the order asked; ``NotFoundError`` for the first missing."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[uuid.UUID, sa.RowMapping] = {}
+    for chunk in _chunks(wanted):
+        result = await conn.execute(table.select().where(table.c.id.in_(chunk)))
+        found.update((row["id"], row) for row in result.mappings())
+    for key in wanted:
+        if key not in found:
+            raise NotFoundError(entity, key)
+    return {key: found[key] for key in wanted}
+
+
+async def _write(
+    conn: AsyncConnection,
+    statement: sa.Executable,
+    table: str,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+) -> int:
+    """Execute a write (``rows``: many at once); on a constraint violation roll back and raise
+    ``ConflictError``. Returns the rows affected, or -1 where the driver cannot tell."""
+    try:
+        result = await (conn.execute(statement) if rows is None else conn.execute(statement, rows))
+    except IntegrityError as exc:
+        await conn.rollback()
+        conn.info[CONFLICT_MARK] = True
+        raise conflict_from_integrity_error(exc, table) from exc
+    return result.rowcount
+
+
+class SqlAdvisorRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, advisor: Advisor) -> None:
+        row = mapping.advisor_to_row(advisor)
+        await _write(self._conn, advisors.insert().values(**row), advisors.name)
+
+    async def add_many(self, items: Iterable[Advisor]) -> None:
+        rows = [mapping.advisor_to_row(a) for a in items]
+        if rows:
+            await _write(self._conn, advisors.insert(), advisors.name, rows)
+
+    async def get(self, advisor_id: uuid.UUID) -> Advisor:
+        result = await self._conn.execute(advisors.select().where(advisors.c.id == advisor_id))
+        row = result.mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("advisor", advisor_id)
+        return mapping.advisor_from_row(row)
+
+    async def list_reachable(self) -> Sequence[Advisor]:
+        # Mirrors Advisor.receives_whatsapp: active and opted in.
+        query = (
+            advisors.select()
+            .where(
+                advisors.c.status == AdvisorStatus.ACTIVE.value,
+                advisors.c.whatsapp_opt_in_at.is_not(None),
+            )
+            .order_by(advisors.c.id)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.advisor_from_row(row) for row in result.mappings()]
+
+    async def count(self) -> int:
+        result = await self._conn.execute(sa.select(sa.func.count()).select_from(advisors))
+        return int(result.scalar_one())
+
+
+class SqlContentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, pack: ContentPack) -> None:
+        row = mapping.pack_to_row(pack)
+        await _write(self._conn, content_packs.insert().values(**row), content_packs.name)
+
+    async def add_many(self, packs: Iterable[ContentPack]) -> None:
+        rows = [mapping.pack_to_row(p) for p in packs]
+        if rows:
+            await _write(self._conn, content_packs.insert(), content_packs.name, rows)
+
+    async def get_many(self, pack_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, ContentPack]:
+        rows = await _get_many(self._conn, content_packs, pack_ids, "content_pack")
+        return {key: mapping.pack_from_row(row) for key, row in rows.items()}
+
+    async def get(self, pack_id: uuid.UUID) -> ContentPack:
+        query = content_packs.select().where(content_packs.c.id == pack_id)
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("content_pack", pack_id)
+        return mapping.pack_from_row(row)
+
+    async def sendable_for(
+        self, advisor_ids: Sequence[uuid.UUID], date: dt.date
+    ) -> dict[uuid.UUID, ContentPack]:
+        """The newest (latest ``created_at``, then highest version, then id) sendable pack.
+
+        All candidates are fetched in that order and the first per advisor kept: a portable
+        alternative to ``DISTINCT ON``/window functions for the few packs an advisor has a day.
+        """
+        chosen: dict[uuid.UUID, ContentPack] = {}
+        unique_ids = list(dict.fromkeys(advisor_ids))
+        for start in range(0, len(unique_ids), _IN_CHUNK):
+            chunk = unique_ids[start : start + _IN_CHUNK]
+            query = (
+                content_packs.select()
+                .where(
+                    content_packs.c.advisor_id.in_(chunk),
+                    content_packs.c.scheduled_date == date,
+                    content_packs.c.status.in_(_SENDABLE),
+                )
+                .order_by(
+                    content_packs.c.advisor_id,
+                    content_packs.c.created_at.desc(),
+                    content_packs.c.version.desc(),
+                    content_packs.c.id.desc(),
+                )
+            )
+            for row in (await self._conn.execute(query)).mappings():
+                advisor_id = row["advisor_id"]
+                if advisor_id not in chosen:
+                    chosen[advisor_id] = mapping.pack_from_row(row)
+        return chosen
+
+
+class SqlDeliveryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, delivery: Delivery) -> None:
+        row = mapping.delivery_to_row(delivery)
+        await _write(self._conn, deliveries.insert().values(**row), deliveries.name)
+
+    async def add_many(self, items: Iterable[Delivery]) -> None:
+        rows = [mapping.delivery_to_row(d) for d in items]
+        if rows:
+            await _write(self._conn, deliveries.insert(), deliveries.name, rows)
+
+    async def get_many(self, delivery_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, Delivery]:
+        rows = await _get_many(self._conn, deliveries, delivery_ids, "delivery")
+        return {key: mapping.delivery_from_row(row) for key, row in rows.items()}
+
+    async def get(self, delivery_id: uuid.UUID) -> Delivery:
+        query = deliveries.select().where(deliveries.c.id == delivery_id)
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("delivery", delivery_id)
+        return mapping.delivery_from_row(row)
+
+    async def update(self, delivery: Delivery) -> None:
+        row: dict[str, Any] = mapping.delivery_to_row(delivery)
+        del row["id"]
+        statement = deliveries.update().where(deliveries.c.id == delivery.id).values(**row)
+        if await _write(self._conn, statement, deliveries.name) == 0:
+            raise NotFoundError("delivery", delivery.id)
+
+    async def update_many(self, items: Iterable[Delivery]) -> None:
+        batch = list(items)
+        if not batch:
+            return
+        # executemany needs bind names distinct from the column names it sets.
+        rows = [
+            {f"b_{key}": value for key, value in mapping.delivery_to_row(d).items()} for d in batch
+        ]
+        columns = [c.name for c in deliveries.columns if c.name != "id"]
+        statement = (
+            deliveries.update()
+            .where(deliveries.c.id == sa.bindparam("b_id"))
+            .values({name: sa.bindparam(f"b_{name}") for name in columns})
+        )
+        changed = await _write(self._conn, statement, deliveries.name, rows)
+        if changed != len(batch):
+            # Either a delivery is missing or the driver cannot count: find out which.
+            await _get_many(self._conn, deliveries, (d.id for d in batch), "delivery")
+
+    async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
+        query = sa.select(
+            deliveries.c.advisor_id, deliveries.c.channel, deliveries.c.variant
+        ).where(deliveries.c.date == date)
+        result = await self._conn.execute(query)
+        return {(row[0], Channel(row[1]), Variant(row[2])) for row in result}
+
+    async def due(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+        if limit <= 0:
+            return []
+        query = (
+            deliveries.select()
+            .where(
+                deliveries.c.status == DeliveryStatus.QUEUED.value,
+                # UTC on both sides: on SQLite this is a comparison of stored text.
+                deliveries.c.scheduled_for <= mapping.to_db_time(now),
+            )
+            # id breaks ties so the order (and which rows fit the limit) is deterministic.
+            .order_by(deliveries.c.scheduled_for, deliveries.c.id)
+            .limit(limit)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.delivery_from_row(row) for row in result.mappings()]
+
+    async def for_date(self, date: dt.date) -> Sequence[Delivery]:
+        query = (
+            deliveries.select()
+            .where(deliveries.c.date == date)
+            .order_by(deliveries.c.scheduled_for, deliveries.c.id)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.delivery_from_row(row) for row in result.mappings()]

@@ -1,0 +1,196 @@
+"""The relational schema: SQLAlchemy Core tables for advisors, content packs and deliveries.
+
+The migrations in ``migrations/versions`` are the schema of record; this module describes the
+same schema for queries and is checked against them by a test (autogenerate finds no
+difference). Enumerations are ``String`` columns with CHECK constraints rather than native
+PostgreSQL enums, so one schema works on SQLite and PostgreSQL and adding a value is a plain
+constraint change instead of an ``ALTER TYPE``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+
+from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier
+from projectone.domain.content import ContentStatus, ContentType
+from projectone.domain.delivery import Channel, DeliveryStatus, Variant
+from projectone.domain.language import Language
+
+__all__ = [
+    "ADVISORS",
+    "CONTENT_PACKS",
+    "DELIVERIES",
+    "NAMING_CONVENTION",
+    "advisors",
+    "content_packs",
+    "deliveries",
+    "enum_check",
+    "metadata",
+]
+
+# Deterministic constraint names: migrations can drop/alter them by name on every backend, and
+# a ConflictError can name the rule that was broken identically on SQLite and PostgreSQL.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+ADVISORS = "advisors"
+CONTENT_PACKS = "content_packs"
+DELIVERIES = "deliveries"
+
+_DIGITS = "'0123456789'"
+
+
+def enum_check(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK expression limiting ``column`` to the values of a domain enum."""
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({allowed})"
+
+
+def _all_digits(expr: str) -> str:
+    # ltrim(x, chars) exists with the same meaning on SQLite and PostgreSQL; neither LIKE nor
+    # GLOB/regex is portable, and this is what "only digits" can be written as in both.
+    return f"ltrim({expr}, {_DIGITS}) = ''"
+
+
+advisors = sa.Table(
+    ADVISORS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("registration_no", sa.String(16), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("whatsapp_number", sa.String(16), nullable=False),
+    # An ordered list of language codes: the first is the advisor's preferred language.
+    sa.Column("languages", sa.JSON(), nullable=False),
+    sa.Column("send_time", sa.Time(), nullable=False),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("whatsapp_opt_in_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("registration_no"),
+    sa.UniqueConstraint("email"),
+    sa.UniqueConstraint("whatsapp_number"),
+    sa.CheckConstraint(enum_check("type", AdvisorType), name="type"),
+    sa.CheckConstraint(enum_check("tier", Tier), name="tier"),
+    sa.CheckConstraint(enum_check("status", AdvisorStatus), name="status"),
+    sa.CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+    # RIA: "INA" + 9 digits; MFD: "ARN-" + 1 to 7 digits (see domain/advisor.py).
+    sa.CheckConstraint(
+        "(type = 'RIA' AND length(registration_no) = 12"
+        " AND substr(registration_no, 1, 3) = 'INA'"
+        f" AND {_all_digits('substr(registration_no, 4)')})"
+        " OR (type = 'MFD' AND length(registration_no) BETWEEN 5 AND 11"
+        " AND substr(registration_no, 1, 4) = 'ARN-'"
+        f" AND {_all_digits('substr(registration_no, 5)')})",
+        name="registration_no_shape",
+    ),
+    sa.CheckConstraint("email LIKE '%_@_%._%'", name="email_shape"),
+    # E.164: "+", a non-zero digit, 8 to 15 digits in all.
+    sa.CheckConstraint(
+        "length(whatsapp_number) BETWEEN 9 AND 16"
+        " AND substr(whatsapp_number, 1, 1) = '+'"
+        " AND substr(whatsapp_number, 2, 1) <> '0'"
+        f" AND {_all_digits('substr(whatsapp_number, 2)')}",
+        name="whatsapp_number_shape",
+    ),
+    # json_array_length exists on SQLite (JSON1) and on PostgreSQL for the json type.
+    sa.CheckConstraint("json_array_length(languages) >= 1", name="languages_not_empty"),
+)
+
+content_packs = sa.Table(
+    CONTENT_PACKS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    # NULL for packs of the shared fallback library.
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=True),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    # {"en": {"title": ..., "body": ..., "cta": ..., "disclaimer": ...}, "hi": {...}}
+    sa.Column("variants", sa.JSON(), nullable=False),
+    # The variant languages again, as a list, so queries and the non-empty CHECK can use it.
+    sa.Column("languages", sa.JSON(), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("parent_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), nullable=True),
+    sa.Column("scheduled_date", sa.Date(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(enum_check("type", ContentType), name="type"),
+    sa.CheckConstraint(enum_check("status", ContentStatus), name="status"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint("length(content_hash) = 64", name="content_hash_length"),
+    sa.CheckConstraint("json_array_length(languages) >= 1", name="languages_not_empty"),
+    sa.CheckConstraint(
+        "status <> 'scheduled' OR scheduled_date IS NOT NULL", name="scheduled_has_date"
+    ),
+    # ContentRepository.sendable_for: an advisor's packs for a date in a given status.
+    sa.Index(None, "advisor_id", "scheduled_date", "status"),
+    sa.Index(None, "parent_id"),
+)
+
+deliveries = sa.Table(
+    DELIVERIES,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=False),
+    sa.Column("pack_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), nullable=False),
+    sa.Column("date", sa.Date(), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("variant", sa.String(16), nullable=False),
+    # The domain's ``to``: a reserved word in SQL, so the column says what it holds.
+    sa.Column("to_number", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
+    # Written from Delivery.sla_target so SLA reports can filter and group in SQL.
+    sa.Column("sla_target", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("provider_message_id", sa.String(255), nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+    # Planning is idempotent: one delivery per advisor, date, channel and variant.
+    sa.UniqueConstraint("advisor_id", "date", "channel", "variant"),
+    sa.CheckConstraint(enum_check("language", Language), name="language"),
+    sa.CheckConstraint(enum_check("channel", Channel), name="channel"),
+    sa.CheckConstraint(enum_check("variant", Variant), name="variant"),
+    sa.CheckConstraint(enum_check("status", DeliveryStatus), name="status"),
+    sa.CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    sa.CheckConstraint("length(content_hash) = 64", name="content_hash_length"),
+    sa.CheckConstraint(
+        "sent_at IS NULL OR delivered_at IS NULL OR sent_at <= delivered_at",
+        name="sent_before_delivered",
+    ),
+    sa.CheckConstraint(
+        "delivered_at IS NULL OR read_at IS NULL OR delivered_at <= read_at",
+        name="delivered_before_read",
+    ),
+    sa.CheckConstraint(
+        "sent_at IS NULL OR read_at IS NULL OR sent_at <= read_at", name="sent_before_read"
+    ),
+    sa.CheckConstraint(
+        "status <> 'failed' OR error_code IS NOT NULL", name="failed_has_error_code"
+    ),
+    # DeliveryRepository.due: queued deliveries by scheduled time.
+    sa.Index(None, "status", "scheduled_for"),
+    # Reports and keys_for_date/for_date read one morning at a time.
+    sa.Index(None, "date"),
+    # Status webhooks find the delivery by the provider's message id.
+    sa.Index(None, "provider_message_id"),
+    sa.Index(None, "pack_id"),
+)

@@ -1,0 +1,120 @@
+"""The SQL unit of work: one connection, one transaction, three repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
+from projectone.adapters.sqlalchemy.repositories import (
+    CONFLICT_MARK,
+    SqlAdvisorRepository,
+    SqlContentRepository,
+    SqlDeliveryRepository,
+)
+from projectone.domain.errors import InvalidTransitionError
+from projectone.ports.repositories import (
+    AdvisorRepository,
+    ContentRepository,
+    DeliveryRepository,
+)
+
+__all__ = ["SqlAlchemyUnitOfWork", "SqlAlchemyUnitOfWorkFactory"]
+
+
+class SqlAlchemyUnitOfWork:
+    """``async with SqlAlchemyUnitOfWork(engine) as uow: ...; await uow.commit()``.
+
+    Entering checks out a connection and begins a transaction; leaving without ``commit`` (or
+    with an exception) rolls it back. ``commit`` may be called more than once: work after a
+    commit runs in a new transaction.
+
+    A ``ConflictError`` raised by a repository has already rolled the transaction back; until
+    ``rollback`` is called to acknowledge that, ``commit`` raises ``InvalidTransitionError``,
+    so code that catches the conflict and carries on cannot commit half a change.
+    """
+
+    # Typed as the ports: the UnitOfWork protocol's attributes are mutable, hence invariant.
+    advisors: AdvisorRepository
+    content: ContentRepository
+    deliveries: DeliveryRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise InvalidTransitionError("unit of work", "open", "enter")
+        conn = await self._engine.connect()
+        try:
+            # info belongs to the pooled DBAPI connection: clear what an earlier user left.
+            conn.info.pop(CONFLICT_MARK, None)
+            await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.advisors = SqlAdvisorRepository(conn)
+        self.content = SqlContentRepository(conn)
+        self.deliveries = SqlDeliveryRepository(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.info.pop(CONFLICT_MARK, None)
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    def _open(self, action: str) -> AsyncConnection:
+        if self._conn is None:
+            raise InvalidTransitionError("unit of work", "closed", action)
+        return self._conn
+
+    async def commit(self) -> None:
+        conn = self._open("commit")
+        if conn.info.get(CONFLICT_MARK):
+            raise InvalidTransitionError(
+                "unit of work",
+                "rolled back",
+                "commit",
+                "a write conflicted and everything before it was discarded; call rollback()",
+            )
+        if not conn.in_transaction():
+            return
+        try:
+            await conn.commit()
+        except IntegrityError as exc:
+            # Deferred constraints would surface here; the transaction is gone either way.
+            if conn.in_transaction():
+                await conn.rollback()
+            raise conflict_from_integrity_error(exc, "unknown") from exc
+
+    async def rollback(self) -> None:
+        conn = self._open("rollback")
+        conn.info.pop(CONFLICT_MARK, None)
+        if conn.in_transaction():
+            await conn.rollback()
+
+
+class SqlAlchemyUnitOfWorkFactory:
+    """A ``UnitOfWorkFactory``: each call returns a fresh unit of work on ``engine``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine)

@@ -1,0 +1,132 @@
+"""The composition root: the one place where concrete adapters are chosen.
+
+``Container`` wires settings → engine → unit of work → adapters → services. Resources (the
+database engine, the HTTP session, the WhatsApp simulator when no credentials are set) are
+async ``providers.Resource``s: ``await container.init_resources()`` starts them and
+``await container.shutdown_resources()`` closes them. Tests replace any provider with
+``container.<name>.override(providers.Object(fake))``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+import aiohttp
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from projectone.adapters.clock import SystemClock, UuidGenerator
+from projectone.adapters.sqlalchemy import (
+    SqlAlchemyUnitOfWorkFactory,
+    create_engine,
+    ensure_reachable,
+    prepare,
+)
+from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
+from projectone.services.catalog import CatalogService
+from projectone.services.morning import MorningService
+from projectone.settings import Settings, WhatsAppSettings, load_settings
+from projectone.testing.whatsapp_simulator import WhatsAppSimulator
+
+__all__ = ["Container", "build_container", "resolve", "shutdown"]
+
+T = TypeVar("T")
+
+
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await ensure_reachable(engine)
+        # SQLite databases are brought up to date on first use; PostgreSQL only by
+        # `projectone db upgrade`, so that a deploy decides when its schema changes.
+        await prepare(engine, auto_migrate=True)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(raise_for_status=False) as session:
+        yield session
+
+
+async def _whatsapp_endpoint(settings: WhatsAppSettings) -> AsyncIterator[WhatsAppSettings]:
+    """The Cloud API to talk to: the configured one, or a simulator started on loopback."""
+    if not settings.simulated:
+        yield settings
+        return
+    simulator = WhatsAppSimulator(phone_number_id=settings.phone_number_id)
+    async with simulator:
+        yield WhatsAppSettings(
+            api_base_url=simulator.base_url,
+            api_version=settings.api_version,
+            phone_number_id=settings.phone_number_id,
+            access_token=simulator.access_token,
+            timeout_seconds=settings.timeout_seconds,
+        )
+
+
+def _sender(session: aiohttp.ClientSession, endpoint: WhatsAppSettings) -> WhatsAppCloudSender:
+    assert endpoint.access_token is not None
+    return WhatsAppCloudSender(
+        session,
+        base_url=endpoint.api_base_url,
+        api_version=endpoint.api_version,
+        phone_number_id=endpoint.phone_number_id,
+        access_token=endpoint.access_token,
+        timeout=endpoint.timeout_seconds,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(load_settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidGenerator)
+
+    engine = providers.Resource(_engine, settings=settings)
+    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine=engine)
+
+    http_session = providers.Resource(_http_session)
+    whatsapp_endpoint = providers.Resource(_whatsapp_endpoint, settings=settings.provided.whatsapp)
+    whatsapp = providers.Singleton(_sender, session=http_session, endpoint=whatsapp_endpoint)
+
+    catalog = providers.Factory(CatalogService, uow_factory=uow_factory)
+    morning = providers.Factory(
+        MorningService,
+        uow_factory=uow_factory,
+        sender=whatsapp,
+        clock=clock,
+        ids=ids,
+        batch_size=settings.provided.dispatch.batch_size,
+        concurrency=settings.provided.dispatch.concurrency,
+    )
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    """A container for ``settings`` (default: read from the environment)."""
+    container = Container()
+    if settings is not None:
+        container.settings.override(providers.Object(settings))
+    return container
+
+
+async def resolve(provider: providers.Provider[T]) -> T:
+    """The object ``provider`` gives, awaiting it when it depends on an async resource.
+
+    dependency-injector returns an awaitable from any provider that (transitively) needs an
+    async ``Resource`` that is not yet started, and the object itself otherwise.
+    """
+    value: Any = provider()
+    if inspect.isawaitable(value):
+        value = await value
+    return value  # type: ignore[no-any-return]
+
+
+async def shutdown(container: Container) -> None:
+    """Close every started resource (engine, HTTP session, simulator) of ``container``."""
+    pending = container.shutdown_resources()
+    if pending is not None:
+        await pending

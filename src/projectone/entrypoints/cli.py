@@ -1,0 +1,393 @@
+"""The ``projectone`` command.
+
+Every failure ends in one line on stderr and a ``sysexits``-style exit code: 64 bad usage,
+65 bad data, 69 a service (database, provider) unreachable, 78 configuration or schema not
+ready, 1 anything else projectone refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import attrs
+from dependency_injector import providers
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from projectone import __version__
+from projectone.adapters.clock import SimulatedClock
+from projectone.adapters.sqlalchemy import (
+    SchemaOutdatedError,
+    create_engine,
+    ensure_reachable,
+    safe_url,
+    upgrade,
+)
+from projectone.container import Container, build_container, resolve, shutdown
+from projectone.domain.errors import (
+    ConfigurationError,
+    ProjectOneError,
+    UnavailableError,
+    ValidationError,
+)
+from projectone.domain.sla import SlaSummary
+from projectone.domain.timezone import IST, local_to_utc
+from projectone.services.morning import SendOutcome
+from projectone.settings import Settings, WhatsAppSettings, load_settings
+from projectone.testing.demo_data import demo_advisors, demo_packs
+from projectone.testing.whatsapp_simulator import WhatsAppSimulator
+
+__all__ = ["main"]
+
+EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_CONFIG = 64, 65, 69, 78
+DEFAULT_DEMO_ADVISORS = 200
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="projectone", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"projectone {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db",
+            metavar="URL",
+            help="database URL (default: "
+            "PROJECTONE_DATABASE_URL, else a SQLite file in your data folder)",
+        )
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_option(db_commands.add_parser("upgrade", help="apply migrations up to the newest"))
+
+    seed = commands.add_parser("seed", help="write demo advisors and approved packs")
+    seed.add_argument("--advisors", type=_count, required=True, metavar="N")
+    seed.add_argument("--date", type=_date, help="date the packs are for (default: today, IST)")
+    db_option(seed)
+
+    plan = commands.add_parser("plan", help="queue the morning's deliveries")
+    plan.add_argument("--date", type=_date, help="default: today, IST")
+    plan.add_argument("--json", action="store_true")
+    db_option(plan)
+
+    dispatch = commands.add_parser("dispatch", help="send every delivery that is due now")
+    dispatch.add_argument("--json", action="store_true")
+    db_option(dispatch)
+
+    report = commands.add_parser("report", help="reports")
+    reports = report.add_subparsers(dest="report", required=True, parser_class=_Parser)
+    sla = reports.add_parser("sla", help="SLA summary of a morning")
+    sla.add_argument("--date", type=_date, help="default: today, IST")
+    sla.add_argument("--json", action="store_true")
+    db_option(sla)
+
+    demo = commands.add_parser("demo", help="a full simulated morning on loopback")
+    demo.add_argument("--advisors", type=_count, default=DEFAULT_DEMO_ADVISORS, metavar="N")
+    demo.add_argument("--date", type=_date, help="default: today, IST")
+    demo.add_argument("--json", action="store_true", help="end the output with one line of JSON")
+    db_option(demo)
+    return parser
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(IST).date()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if getattr(args, "db", None):
+        settings = attrs.evolve(settings, database_url=args.db)
+    return settings
+
+
+async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[int]]) -> int:
+    container = build_container(settings)
+    try:
+        return await work(container)
+    finally:
+        await shutdown(container)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+async def _db_upgrade(args: argparse.Namespace, out: Console) -> int:
+    url = _settings(args).resolved_database_url
+    engine = create_engine(url)
+    try:
+        await ensure_reachable(engine)
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    out.print(f"database at {safe_url(url)} is up to date")
+    return 0
+
+
+async def _seed(args: argparse.Namespace, out: Console) -> int:
+    date = args.date or _today()
+
+    async def work(container: Container) -> int:
+        catalog = await resolve(container.catalog)
+        clock, ids = container.clock(), container.ids()
+        start = await catalog.advisor_count()
+        advisors = demo_advisors(args.advisors, ids=ids, now=clock.now(), start=start)
+        packs = demo_packs(advisors, date, ids=ids, now=clock.now())
+        n_advisors, n_packs = await catalog.register(advisors, packs)
+        out.print(f"seeded {n_advisors} advisors and {n_packs} approved packs for {date}")
+        return 0
+
+    return await _with_container(_settings(args), work)
+
+
+async def _plan(args: argparse.Namespace, out: Console) -> int:
+    date = args.date or _today()
+
+    async def work(container: Container) -> int:
+        result = await (await resolve(container.morning)).plan_morning(date)
+        doc = {
+            "date": date.isoformat(),
+            "planned": result.planned,
+            "already_planned": result.already_planned,
+            "without_content": len(result.without_content),
+        }
+        _emit(
+            out,
+            args.json,
+            doc,
+            f"planned {result.planned} new deliveries for {date} "
+            f"({result.already_planned} already planned, "
+            f"{len(result.without_content)} advisors without approved content)",
+        )
+        return 0
+
+    return await _with_container(_settings(args), work)
+
+
+async def _dispatch(args: argparse.Namespace, out: Console) -> int:
+    async def work(container: Container) -> int:
+        morning = await resolve(container.morning)
+        result = await morning.dispatch_due(container.clock().now())
+        doc = {"attempted": result.attempted, "sent": result.sent, "failed": result.failed}
+        _emit(
+            out,
+            args.json,
+            doc,
+            f"sent {result.sent}, failed {result.failed} of {result.attempted} due",
+        )
+        return 0
+
+    return await _with_container(_settings(args), work)
+
+
+async def _report_sla(args: argparse.Namespace, out: Console) -> int:
+    date = args.date or _today()
+
+    async def work(container: Container) -> int:
+        summary = await (await resolve(container.morning)).sla_summary(date)
+        if args.json:
+            out.print_json(data={"date": date.isoformat(), **summary.as_dict()})
+        else:
+            out.print(_summary_table(date, summary))
+        return 0
+
+    return await _with_container(_settings(args), work)
+
+
+async def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    date: dt.date = args.date or _today()
+    with tempfile.TemporaryDirectory(prefix="projectone-demo-") as tmp:
+        url = args.db or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        settings = attrs.evolve(_settings(args), database_url=url)
+        # The morning starts a second before the first send slot; time between slots is
+        # skipped, time spent working is real (see SimulatedClock).
+        clock = SimulatedClock(local_to_utc(date, dt.time(6, 0)) - dt.timedelta(seconds=1))
+        container = build_container(settings)
+        container.clock.override(providers.Object(clock))
+        try:
+            return await _demo_run(container, args, date, out, err, clock)
+        finally:
+            await shutdown(container)
+
+
+def _demo_simulator(phones: Sequence[str]) -> WhatsAppSimulator:
+    # One number in a hundred is "not on WhatsApp", as in any real list of contacts.
+    failures = {p.lstrip("+"): 131026 for i, p in enumerate(phones) if i % 100 == 37}
+    return WhatsAppSimulator(latency=(0.005, 0.060), failures=failures, seed=7)
+
+
+async def _demo_run(
+    container: Container,
+    args: argparse.Namespace,
+    date: dt.date,
+    out: Console,
+    err: Console,
+    clock: SimulatedClock,
+) -> int:
+    settings: Settings = container.settings()
+    catalog = await resolve(container.catalog)
+    ids = container.ids()
+    start = await catalog.advisor_count()
+    advisors = demo_advisors(args.advisors, ids=ids, now=clock.now(), start=start)
+    packs = demo_packs(advisors, date, ids=ids, now=clock.now())
+    await catalog.register(advisors, packs)
+    err.print(f"seeded {len(advisors)} advisors at {safe_url(settings.resolved_database_url)}")
+
+    async with _demo_simulator([a.whatsapp_number for a in advisors]) as simulator:
+        container.whatsapp_endpoint.override(
+            providers.Object(
+                WhatsAppSettings(
+                    api_base_url=simulator.base_url,
+                    access_token=simulator.access_token,
+                    phone_number_id=settings.whatsapp.phone_number_id,
+                )
+            )
+        )
+        morning = await resolve(container.morning)
+        plan = await morning.plan_morning(date)
+        err.print(
+            f"planned {plan.total} deliveries for {date} "
+            f"({len(plan.without_content)} advisors without approved content)"
+        )
+        slots = sorted({local_to_utc(date, a.send_time) for a in advisors if a.receives_whatsapp})
+        with Progress(
+            TextColumn("[bold]dispatching"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("dispatch", total=plan.total)
+
+            def advance(_: SendOutcome) -> None:
+                progress.advance(task)
+
+            for slot in slots:
+                clock.jump_to(slot)
+                await morning.dispatch_due(clock.now(), on_outcome=advance)
+        summary = await morning.sla_summary(date)
+    out.print(_summary_table(date, summary))
+    if args.json:
+        doc = {"date": date.isoformat(), "advisors": len(advisors), **summary.as_dict()}
+        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False)
+    return 0
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def _emit(out: Console, as_json: bool, doc: dict[str, Any], text: str) -> None:
+    if as_json:
+        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False)
+    else:
+        out.print(text)
+
+
+def _fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def _summary_table(date: dt.date, s: SlaSummary) -> Table:
+    table = Table(title=f"Morning of {date} (SLA: sent within 5 minutes of the send time)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in (
+        ("planned", s.planned),
+        ("sent", s.sent),
+        ("failed", s.failed),
+        ("still pending", s.pending),
+        ("SLA met", s.sla_met),
+        ("SLA missed", s.sla_missed),
+        ("SLA met ratio", f"{s.sla_met_ratio:.2%}"),
+        ("delay p50", _fmt_seconds(s.p50_delay_seconds)),
+        ("delay p95", _fmt_seconds(s.p95_delay_seconds)),
+        ("delay max", _fmt_seconds(s.max_delay_seconds)),
+    ):
+        table.add_row(name, str(value))
+    return table
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def _exit_code(exc: ProjectOneError) -> int:
+    if isinstance(exc, UnavailableError):
+        return EX_UNAVAILABLE
+    if isinstance(exc, ConfigurationError | SchemaOutdatedError):
+        return EX_CONFIG
+    if isinstance(exc, ValidationError):
+        return EX_DATAERR
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EX_USAGE
+    handlers: dict[str, Callable[[], Awaitable[int]]] = {
+        "db": lambda: _db_upgrade(args, out),
+        "seed": lambda: _seed(args, out),
+        "plan": lambda: _plan(args, out),
+        "dispatch": lambda: _dispatch(args, out),
+        "report": lambda: _report_sla(args, out),
+        "demo": lambda: _demo(args, out, err),
+    }
+    try:
+        return asyncio.run(_run(handlers[args.command]))
+    except ProjectOneError as exc:
+        print(f"projectone: {_one_line(exc)}", file=sys.stderr)
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        print("projectone: interrupted", file=sys.stderr)
+        return 130
+
+
+async def _run(handler: Callable[[], Awaitable[int]]) -> int:
+    return await handler()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

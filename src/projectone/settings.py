@@ -1,0 +1,156 @@
+"""Settings: one attrs object, read from ``PROJECTONE_*`` environment variables and/or TOML.
+
+Nothing is required: with no settings at all projectone uses a SQLite file in the user's data
+folder and an in-process WhatsApp Cloud API simulator on loopback. Real credentials switch on
+the real adapters.
+
+Environment names are the upper-cased field path joined by ``_``:
+``PROJECTONE_DATABASE_URL``, ``PROJECTONE_WHATSAPP_ACCESS_TOKEN``, … A TOML file named by
+``PROJECTONE_CONFIG`` uses the same names in tables (``[whatsapp] access_token = "…"``);
+environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from projectone.domain.errors import ConfigurationError
+
+__all__ = [
+    "DispatchSettings",
+    "Settings",
+    "WhatsAppSettings",
+    "default_database_url",
+    "load_settings",
+]
+
+PREFIX = "PROJECTONE_"
+# Variables with these prefixes belong to tools around projectone (the test suite), not to it.
+_FOREIGN = ("PROJECTONE_TEST_", "PROJECTONE_CONFIG")
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ConfigurationError(attribute.name, f"must be positive, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class WhatsAppSettings:
+    """The WhatsApp Business Cloud API. Without an ``access_token`` the simulator is used."""
+
+    api_base_url: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    phone_number_id: str = "100000000000001"
+    access_token: str | None = None
+    timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+
+    @property
+    def simulated(self) -> bool:
+        return self.access_token is None
+
+
+@attrs.frozen(kw_only=True)
+class DispatchSettings:
+    batch_size: int = attrs.field(default=200, validator=_positive)
+    concurrency: int = attrs.field(default=32, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    database_url: str | None = None
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or default_database_url()
+
+
+def default_database_url() -> str:
+    """A SQLite file in ``$XDG_DATA_HOME/projectone`` (``~/.local/share/projectone``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'projectone' / 'projectone.db'}"
+
+
+def _env_names(cls: type, path: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    names: dict[str, tuple[str, ...]] = {}
+    for field in attrs.fields(cls):
+        sub = (*path, field.name)
+        if isinstance(field.type, type) and attrs.has(field.type):
+            names.update(_env_names(field.type, sub))
+        else:
+            names[PREFIX + "_".join(sub).upper()] = sub
+    return names
+
+
+def _nest(flat: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for path, value in flat.items():
+        node = doc
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return doc
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) and a TOML file.
+
+    An unknown ``PROJECTONE_*`` variable or TOML key, or a malformed value, raises
+    ``ConfigurationError`` naming it: a typo must not silently fall back to a default.
+    """
+    env = os.environ if environ is None else environ
+    # attrs resolves string annotations lazily; resolve them once for the nested walk.
+    for cls in (Settings, WhatsAppSettings, DispatchSettings):
+        attrs.resolve_types(cls)
+    known = _env_names(Settings)
+    doc: dict[str, Any] = {}
+    path = config_file or env.get("PROJECTONE_CONFIG")
+    if path:
+        try:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(str(path), f"cannot read settings file: {exc}") from None
+    flat: dict[tuple[str, ...], Any] = {}
+    for name, value in env.items():
+        if not name.startswith(PREFIX) or name.startswith(_FOREIGN):
+            continue
+        if name not in known:
+            raise ConfigurationError(name, "unknown setting")
+        flat[known[name]] = value
+    doc = _merge(doc, _nest(flat))
+    try:
+        return _converter.structure(doc, Settings)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError("settings", _describe(exc)) from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        messages = cattrs.transform_error(exc)
+        return "; ".join(messages)
+    return str(exc)

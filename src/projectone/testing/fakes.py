@@ -1,0 +1,547 @@
+"""In-memory fakes of projectone's ports, for fast unit tests of code built on projectone.
+
+They behave like the real adapters where a test could tell the difference: a unit of work
+stages its changes and applies them to the shared :class:`InMemoryStore` only on commit;
+uniqueness, foreign keys and the row checks of the SQL schema raise the same
+``ConflictError`` (same entity, same constraint name) at the same moment; reads come back in
+the same order. The repository contract tests run against these fakes and the SQL adapter
+alike, which keeps the two honest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Self, TypeVar
+
+import attrs
+
+from projectone.domain.advisor import Advisor
+from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
+from projectone.domain.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    NotFoundError,
+    ProviderError,
+    UnavailableError,
+    ValidationError,
+)
+from projectone.ports.messaging import OutboundText, SendReceipt
+from projectone.ports.repositories import (
+    AdvisorRepository,
+    ContentRepository,
+    DeliveryRepository,
+)
+
+__all__ = [
+    "FakeWhatsAppSender",
+    "FixedClock",
+    "InMemoryAdvisorRepository",
+    "InMemoryContentRepository",
+    "InMemoryDeliveryRepository",
+    "InMemoryStore",
+    "InMemoryTransaction",
+    "InMemoryUnitOfWork",
+    "InMemoryUnitOfWorkFactory",
+    "ManualClock",
+    "SequentialIds",
+]
+
+_Row = TypeVar("_Row")
+
+# Table names as in the SQL schema, so ConflictError.entity reads the same.
+_ADVISORS = "advisors"
+_PACKS = "content_packs"
+_DELIVERIES = "deliveries"
+
+
+@attrs.define
+class InMemoryStore:
+    """The committed state several :class:`InMemoryUnitOfWork` instances share (the "database").
+
+    Reading it directly is fine in assertions; write through a unit of work.
+    """
+
+    advisors: dict[uuid.UUID, Advisor] = attrs.field(factory=dict)
+    packs: dict[uuid.UUID, ContentPack] = attrs.field(factory=dict)
+    deliveries: dict[uuid.UUID, Delivery] = attrs.field(factory=dict)
+
+
+def _conflict(entity: str, constraint: str) -> ConflictError:
+    reason = "already exists" if constraint.startswith(("uq_", "pk_")) else f"violates {constraint}"
+    if constraint.startswith("fk_"):
+        reason = "refers to a row that does not exist"
+    return ConflictError(entity, constraint, reason)
+
+
+class InMemoryTransaction:
+    """Changes staged on top of a store: what one unit of work has written but not committed."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.advisors: dict[uuid.UUID, Advisor] = {}
+        self.packs: dict[uuid.UUID, ContentPack] = {}
+        self.deliveries: dict[uuid.UUID, Delivery] = {}
+        # Ids this transaction inserted (not updated): a commit must find them still free.
+        self._inserted: set[tuple[str, uuid.UUID]] = set()
+        self.failed = False
+
+    # -- views: the store as this transaction sees it (its own writes included) -------------
+
+    def all_advisors(self) -> dict[uuid.UUID, Advisor]:
+        return {**self.store.advisors, **self.advisors}
+
+    def all_packs(self) -> dict[uuid.UUID, ContentPack]:
+        return {**self.store.packs, **self.packs}
+
+    def all_deliveries(self) -> dict[uuid.UUID, Delivery]:
+        return {**self.store.deliveries, **self.deliveries}
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def insert_advisor(self, advisor: Advisor) -> None:
+        self._guard(lambda: self._check_insert(_ADVISORS, advisor.id, self.all_advisors()))
+        self._guard(lambda: _check_advisor(advisor, self.all_advisors()))
+        self.advisors[advisor.id] = advisor
+        self._inserted.add((_ADVISORS, advisor.id))
+
+    def insert_pack(self, pack: ContentPack) -> None:
+        self._guard(lambda: self._check_insert(_PACKS, pack.id, self.all_packs()))
+        self._guard(lambda: _check_pack(pack, self.all_advisors(), self.all_packs()))
+        self.packs[pack.id] = pack
+        self._inserted.add((_PACKS, pack.id))
+
+    def insert_delivery(self, delivery: Delivery) -> None:
+        self._guard(lambda: self._check_insert(_DELIVERIES, delivery.id, self.all_deliveries()))
+        self._guard(lambda: self._check_delivery(delivery))
+        self.deliveries[delivery.id] = delivery
+        self._inserted.add((_DELIVERIES, delivery.id))
+
+    def update_delivery(self, delivery: Delivery) -> None:
+        if delivery.id not in self.all_deliveries():
+            raise NotFoundError("delivery", delivery.id)
+        self._guard(lambda: self._check_delivery(delivery))
+        self.deliveries[delivery.id] = delivery
+
+    def _check_insert(self, table: str, key: uuid.UUID, existing: Container[uuid.UUID]) -> None:
+        if key in existing:
+            raise _conflict(table, f"pk_{table}")
+
+    def _check_delivery(self, delivery: Delivery) -> None:
+        _check_delivery(delivery, self.all_advisors(), self.all_packs(), self.all_deliveries())
+
+    def _guard(self, check: Callable[[], None]) -> None:
+        # Like the SQL adapter: a constraint violation discards everything staged so far.
+        try:
+            check()
+        except ConflictError:
+            self.discard()
+            self.failed = True
+            raise
+
+    # -- end of transaction ------------------------------------------------------------------
+
+    def discard(self) -> None:
+        self.advisors.clear()
+        self.packs.clear()
+        self.deliveries.clear()
+        self._inserted.clear()
+
+    def apply(self) -> None:
+        """Re-check everything against the store as it is now, then write it all or nothing."""
+        self._guard(self._check_all)
+        self.store.advisors.update(self.advisors)
+        self.store.packs.update(self.packs)
+        self.store.deliveries.update(self.deliveries)
+        self.discard()
+
+    def _check_all(self) -> None:
+        # Another unit of work may have committed since these rows were staged.
+        committed: dict[str, dict[uuid.UUID, object]] = {
+            _ADVISORS: dict(self.store.advisors),
+            _PACKS: dict(self.store.packs),
+            _DELIVERIES: dict(self.store.deliveries),
+        }
+        for table, key in self._inserted:
+            if key in committed[table]:
+                raise _conflict(table, f"pk_{table}")
+        advisors, packs = self.all_advisors(), self.all_packs()
+        for advisor in self.advisors.values():
+            _check_advisor(advisor, advisors)
+        for pack in self.packs.values():
+            _check_pack(pack, advisors, packs)
+        deliveries = self.all_deliveries()
+        for delivery in self.deliveries.values():
+            _check_delivery(delivery, advisors, packs, deliveries)
+
+
+def _check_advisor(advisor: Advisor, existing: dict[uuid.UUID, Advisor]) -> None:
+    for other in existing.values():
+        if other.id == advisor.id:
+            continue
+        if other.registration_no == advisor.registration_no:
+            raise _conflict(_ADVISORS, "uq_advisors_registration_no")
+        if other.email == advisor.email:
+            raise _conflict(_ADVISORS, "uq_advisors_email")
+        if other.whatsapp_number == advisor.whatsapp_number:
+            raise _conflict(_ADVISORS, "uq_advisors_whatsapp_number")
+
+
+def _check_pack(
+    pack: ContentPack, advisors: dict[uuid.UUID, Advisor], packs: dict[uuid.UUID, ContentPack]
+) -> None:
+    if pack.advisor_id is not None and pack.advisor_id not in advisors:
+        raise _conflict(_PACKS, "fk_content_packs_advisor_id_advisors")
+    if pack.parent_id is not None and pack.parent_id not in packs:
+        raise _conflict(_PACKS, "fk_content_packs_parent_id_content_packs")
+    if pack.status is ContentStatus.SCHEDULED and pack.scheduled_date is None:
+        raise _conflict(_PACKS, "ck_content_packs_scheduled_has_date")
+
+
+def _ordered(earlier: dt.datetime | None, later: dt.datetime | None) -> bool:
+    return earlier is None or later is None or earlier <= later
+
+
+def _check_delivery(
+    delivery: Delivery,
+    advisors: dict[uuid.UUID, Advisor],
+    packs: dict[uuid.UUID, ContentPack],
+    deliveries: dict[uuid.UUID, Delivery],
+) -> None:
+    if delivery.advisor_id not in advisors:
+        raise _conflict(_DELIVERIES, "fk_deliveries_advisor_id_advisors")
+    if delivery.pack_id not in packs:
+        raise _conflict(_DELIVERIES, "fk_deliveries_pack_id_content_packs")
+    if delivery.attempts < 0:
+        raise _conflict(_DELIVERIES, "ck_deliveries_attempts_non_negative")
+    if not _ordered(delivery.sent_at, delivery.delivered_at):
+        raise _conflict(_DELIVERIES, "ck_deliveries_sent_before_delivered")
+    if not _ordered(delivery.delivered_at, delivery.read_at):
+        raise _conflict(_DELIVERIES, "ck_deliveries_delivered_before_read")
+    if not _ordered(delivery.sent_at, delivery.read_at):
+        raise _conflict(_DELIVERIES, "ck_deliveries_sent_before_read")
+    if delivery.status is DeliveryStatus.FAILED and delivery.error_code is None:
+        raise _conflict(_DELIVERIES, "ck_deliveries_failed_has_error_code")
+    key = _delivery_key(delivery)
+    for other in deliveries.values():
+        if other.id != delivery.id and _delivery_key(other) == key:
+            raise _conflict(_DELIVERIES, "uq_deliveries_advisor_id_date_channel_variant")
+
+
+def _delivery_key(d: Delivery) -> tuple[uuid.UUID, dt.date, Channel, Variant]:
+    return (d.advisor_id, d.date, d.channel, d.variant)
+
+
+def _by_schedule(d: Delivery) -> tuple[dt.datetime, int]:
+    return (d.scheduled_for, d.id.int)
+
+
+class InMemoryAdvisorRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add(self, advisor: Advisor) -> None:
+        self._tx.insert_advisor(advisor)
+
+    async def add_many(self, advisors: Iterable[Advisor]) -> None:
+        for advisor in advisors:
+            self._tx.insert_advisor(advisor)
+
+    async def get(self, advisor_id: uuid.UUID) -> Advisor:
+        try:
+            return self._tx.all_advisors()[advisor_id]
+        except KeyError:
+            raise NotFoundError("advisor", advisor_id) from None
+
+    async def list_reachable(self) -> Sequence[Advisor]:
+        reachable = (a for a in self._tx.all_advisors().values() if a.receives_whatsapp)
+        return sorted(reachable, key=lambda a: a.id.int)
+
+    async def count(self) -> int:
+        return len(self._tx.all_advisors())
+
+
+class InMemoryContentRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add(self, pack: ContentPack) -> None:
+        self._tx.insert_pack(pack)
+
+    async def add_many(self, packs: Iterable[ContentPack]) -> None:
+        for pack in packs:
+            self._tx.insert_pack(pack)
+
+    async def get(self, pack_id: uuid.UUID) -> ContentPack:
+        try:
+            return self._tx.all_packs()[pack_id]
+        except KeyError:
+            raise NotFoundError("content_pack", pack_id) from None
+
+    async def get_many(self, pack_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, ContentPack]:
+        return _pick(self._tx.all_packs(), pack_ids, "content_pack")
+
+    async def sendable_for(
+        self, advisor_ids: Sequence[uuid.UUID], date: dt.date
+    ) -> dict[uuid.UUID, ContentPack]:
+        wanted = set(advisor_ids)
+        chosen: dict[uuid.UUID, ContentPack] = {}
+        for pack in self._tx.all_packs().values():
+            if pack.advisor_id not in wanted or pack.scheduled_date != date or not pack.sendable:
+                continue
+            current = chosen.get(pack.advisor_id)
+            # Newest: latest created_at, then highest version, then highest id (as in SQL).
+            if current is None or _newness(pack) > _newness(current):
+                chosen[pack.advisor_id] = pack
+        return chosen
+
+
+def _pick(
+    rows: Mapping[uuid.UUID, _Row], ids: Iterable[uuid.UUID], entity: str
+) -> dict[uuid.UUID, _Row]:
+    picked = {}
+    for key in ids:
+        try:
+            picked[key] = rows[key]
+        except KeyError:
+            raise NotFoundError(entity, key) from None
+    return picked
+
+
+def _newness(pack: ContentPack) -> tuple[dt.datetime, int, int]:
+    return (pack.created_at, pack.version, pack.id.int)
+
+
+class InMemoryDeliveryRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add(self, delivery: Delivery) -> None:
+        self._tx.insert_delivery(delivery)
+
+    async def add_many(self, deliveries: Iterable[Delivery]) -> None:
+        for delivery in deliveries:
+            self._tx.insert_delivery(delivery)
+
+    async def get(self, delivery_id: uuid.UUID) -> Delivery:
+        try:
+            return self._tx.all_deliveries()[delivery_id]
+        except KeyError:
+            raise NotFoundError("delivery", delivery_id) from None
+
+    async def get_many(self, delivery_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, Delivery]:
+        return _pick(self._tx.all_deliveries(), delivery_ids, "delivery")
+
+    async def update(self, delivery: Delivery) -> None:
+        self._tx.update_delivery(delivery)
+
+    async def update_many(self, deliveries: Iterable[Delivery]) -> None:
+        for delivery in deliveries:
+            self._tx.update_delivery(delivery)
+
+    async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
+        return {
+            (d.advisor_id, d.channel, d.variant)
+            for d in self._tx.all_deliveries().values()
+            if d.date == date
+        }
+
+    async def due(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+        if limit <= 0:
+            return []
+        due = (d for d in self._tx.all_deliveries().values() if d.is_due(now))
+        return sorted(due, key=_by_schedule)[:limit]
+
+    async def for_date(self, date: dt.date) -> Sequence[Delivery]:
+        found = (d for d in self._tx.all_deliveries().values() if d.date == date)
+        return sorted(found, key=_by_schedule)
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over an :class:`InMemoryStore`, with the SQL unit of work's semantics.
+
+    Writes are staged and reach the store only on ``commit``; leaving the block without it
+    discards them. A ``ConflictError`` discards everything staged, and ``commit`` then raises
+    ``InvalidTransitionError`` until ``rollback`` is called.
+    """
+
+    # Typed as the ports: the UnitOfWork protocol's attributes are mutable, hence invariant.
+    advisors: AdvisorRepository
+    content: ContentRepository
+    deliveries: DeliveryRepository
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        self._tx: InMemoryTransaction | None = None
+        self.commits = 0
+
+    async def __aenter__(self) -> Self:
+        if self._tx is not None:
+            raise InvalidTransitionError("unit of work", "open", "enter")
+        self._tx = InMemoryTransaction(self.store)
+        self.advisors = InMemoryAdvisorRepository(self._tx)
+        self.content = InMemoryContentRepository(self._tx)
+        self.deliveries = InMemoryDeliveryRepository(self._tx)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            tx.discard()
+
+    def _open(self, action: str) -> InMemoryTransaction:
+        if self._tx is None:
+            raise InvalidTransitionError("unit of work", "closed", action)
+        return self._tx
+
+    async def commit(self) -> None:
+        tx = self._open("commit")
+        if tx.failed:
+            raise InvalidTransitionError(
+                "unit of work",
+                "rolled back",
+                "commit",
+                "a write conflicted and everything before it was discarded; call rollback()",
+            )
+        tx.apply()
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        tx = self._open("rollback")
+        tx.discard()
+        tx.failed = False
+
+
+class InMemoryUnitOfWorkFactory:
+    """A ``UnitOfWorkFactory`` whose units of work share one :class:`InMemoryStore`."""
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store if store is not None else InMemoryStore()
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.store)
+
+
+# -- time and identity -------------------------------------------------------------------------
+
+
+def _require_aware(value: dt.datetime, field: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValidationError(field, value, "must be a timezone-aware datetime")
+    return value
+
+
+class FixedClock:
+    """A clock that always says ``at``."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self._at = _require_aware(at, "at")
+
+    def now(self) -> dt.datetime:
+        return self._at
+
+
+class ManualClock:
+    """A clock the test moves: ``advance(timedelta)`` or ``set(datetime)``; never on its own."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._now = _require_aware(start, "start")
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, by: dt.timedelta) -> dt.datetime:
+        self._now = self._now + by
+        return self._now
+
+    def set(self, at: dt.datetime) -> dt.datetime:
+        self._now = _require_aware(at, "at")
+        return self._now
+
+
+class SequentialIds:
+    """Deterministic ids: ``00000000-0000-4000-8000-000000000001``, ``…02``, …
+
+    Shaped as version-4 UUIDs and increasing, so ids sort in creation order; ``prefix`` (up to
+    32 bits) keeps several generators in one test apart.
+    """
+
+    def __init__(self, start: int = 1, *, prefix: int = 0) -> None:
+        if not 0 <= prefix < 2**32:
+            raise ValidationError("prefix", prefix, "must fit in 32 bits")
+        self._next = start
+        self._prefix = prefix
+
+    def new_id(self) -> uuid.UUID:
+        n, self._next = self._next, self._next + 1
+        return uuid.UUID(f"{self._prefix:08x}-0000-4000-8000-{n:012x}")
+
+
+# -- messaging ---------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Failure:
+    code: int | str
+    message: str
+    remaining: int | None  # None: fail every time
+
+
+class FakeWhatsAppSender:
+    """A ``WhatsAppSender`` that records messages instead of sending them.
+
+    Accepted messages are in ``sent`` and get receipts ``wamid.fake-1``, ``wamid.fake-2``, …;
+    ``fail_for`` makes sends to a recipient raise ``ProviderError`` with a WhatsApp error code
+    (refused attempts are kept in ``refused``); ``unavailable = True`` simulates an outage.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundText] = []
+        self.refused: list[OutboundText] = []
+        self.receipts: list[SendReceipt] = []
+        self.unavailable = False
+        self._failures: dict[str, _Failure] = {}
+
+    def fail_for(
+        self,
+        recipients: str | Iterable[str],
+        code: int | str = 131026,
+        message: str = "Message undeliverable",
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Refuse messages to ``recipients`` with ``code``; only the next ``times`` if given."""
+        for recipient in [recipients] if isinstance(recipients, str) else recipients:
+            self._failures[recipient] = _Failure(code, message, times)
+
+    def succeed_for(self, recipients: str | Iterable[str]) -> None:
+        for recipient in [recipients] if isinstance(recipients, str) else recipients:
+            self._failures.pop(recipient, None)
+
+    async def send_text(self, message: OutboundText) -> SendReceipt:
+        if self.unavailable:
+            raise UnavailableError("whatsapp (fake)", "simulated outage")
+        failure = self._failures.get(message.to)
+        if failure is not None:
+            if failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    del self._failures[message.to]
+            self.refused.append(message)
+            raise ProviderError("whatsapp", failure.code, failure.message, http_status=400)
+        self.sent.append(message)
+        receipt = SendReceipt(
+            message_id=f"wamid.fake-{len(self.receipts) + 1}",
+            # The Cloud API reports the WhatsApp id: the number without "+".
+            recipient_id=message.to.removeprefix("+"),
+        )
+        self.receipts.append(receipt)
+        return receipt

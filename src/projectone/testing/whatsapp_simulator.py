@@ -1,0 +1,385 @@
+"""A WhatsApp Business Cloud API simulator: Meta's send endpoint on loopback.
+
+It speaks the real wire format (``POST /{version}/{phone_number_id}/messages``, bearer token,
+Meta's success and error JSON), so an HTTP client can be tested over a real socket instead of
+by patching it. Faults are injected by recipient (``failures``) or at random (``failure_rate``),
+and answers can be slowed (``latency``) to exercise timeouts. Randomness is seeded, so a run is
+reproducible.
+
+HTTP statuses chosen per Meta error code (Meta documents the codes, not a fixed status, and
+projectone decides on the code only):
+
+* 190 (token) → 401; 10 and 200–299 (permission) → 403;
+* rate limits 4, 80007, 130429, 131056 → 429, so plain HTTP tooling also sees throttling;
+* 131000 (unknown) → 500; 2, 131016, 131057 (temporarily unavailable) → 503;
+* everything else → 400, as Meta does.
+
+This module is part of the public test harness and imports nothing from
+``projectone.adapters``: it must stay an independent model of Meta, not of our client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import os
+import random
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, Self
+
+from aiohttp import web
+
+__all__ = [
+    "ERROR_TITLES",
+    "MAX_CALLBACK_DATA_LENGTH",
+    "MAX_TEXT_BODY_LENGTH",
+    "RATE_LIMIT_CODES",
+    "WhatsAppSimulator",
+    "http_status_for",
+]
+
+MAX_TEXT_BODY_LENGTH: Final = 4096
+MAX_CALLBACK_DATA_LENGTH: Final = 512
+
+#: Meta's error titles, keyed by code (from the reference table; used in ``message``).
+ERROR_TITLES: Final[Mapping[int, str]] = {
+    2: "Temporary service error",
+    4: "API Too Many Calls",
+    10: "Permission Denied",
+    100: "Invalid parameter",
+    190: "Access token has expired",
+    200: "API Permission",
+    368: "Temporarily blocked for policies violations",
+    80007: "Rate limit issues",
+    130429: "Rate limit hit",
+    130472: "User's number is part of an experiment",
+    131000: "Something went wrong",
+    131008: "Required parameter is missing",
+    131009: "Parameter value is not valid",
+    131016: "Service unavailable",
+    131026: "Message undeliverable",
+    131031: "Account has been locked",
+    131042: "Business eligibility payment issue",
+    131047: "Re-engagement message",
+    131048: "Spam rate limit hit",
+    131049: "This message was not delivered to maintain healthy ecosystem engagement",
+    131050: "Unable to deliver the message: the user stopped marketing messages",
+    131051: "Unsupported message type",
+    131052: "Media download error",
+    131053: "Media upload error",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    131057: "Account in maintenance mode",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template does not exist",
+    132005: "Translated text too long",
+    132007: "Template format character policy violated",
+    132008: "Template parameter format mismatch",
+    132012: "Template parameter format mismatch",
+    132015: "Template is paused",
+    132016: "Template is disabled",
+    133010: "Phone number not registered",
+}
+
+#: Details Meta gives for the codes a test is most likely to inject.
+_DETAILS: Final[Mapping[int, str]] = {
+    130429: "Cloud API message throughput has been reached.",
+    131026: "Message undeliverable: the recipient is not on WhatsApp, uses an old app version, "
+    "or has not accepted the latest terms.",
+    131047: "Message failed to send because more than 24 hours have passed since the "
+    "customer last replied to this number.",
+    131056: "Too many messages sent from the sender phone number to the same recipient "
+    "phone number in a short period of time.",
+    132000: "The number of variable parameter values included in the request did not match "
+    "the number of variable parameters defined in the template.",
+    190: "The access token is invalid or has expired.",
+}
+
+RATE_LIMIT_CODES: Final = frozenset({4, 80007, 130429, 131056})
+_SERVER_ERROR_CODES: Final = frozenset({131000})
+_UNAVAILABLE_CODES: Final = frozenset({2, 131016, 131057})
+
+
+def http_status_for(code: int) -> int:
+    """The HTTP status the simulator answers with for Meta error ``code`` (see module doc)."""
+    if code == 190:
+        return 401
+    if code == 10 or 200 <= code <= 299:
+        return 403
+    if code in RATE_LIMIT_CODES:
+        return 429
+    if code in _SERVER_ERROR_CODES:
+        return 500
+    if code in _UNAVAILABLE_CODES:
+        return 503
+    return 400
+
+
+class _Refusal(Exception):
+    """Internal: stop handling a request and answer with Meta's error for ``code``."""
+
+    def __init__(
+        self,
+        code: int,
+        details: str | None = None,
+        *,
+        message: str | None = None,
+        error_type: str = "OAuthException",
+    ) -> None:
+        self.code = code
+        self.details = details
+        self.message = message
+        self.error_type = error_type
+        super().__init__(code)
+
+
+class WhatsAppSimulator:
+    """Meta's send endpoint on ``host:port`` (port 0 picks a free one; read ``base_url``).
+
+    ``sent`` holds the JSON bodies it accepted, in order; ``requests`` counts every request
+    that reached the send route, accepted or not, so a test can prove nothing was sent.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        access_token: str = "simulator-token",
+        phone_number_id: str | None = None,
+        latency: tuple[float, float] = (0.0, 0.0),
+        failures: Mapping[str, int] | None = None,
+        failure_rate: float = 0.0,
+        failure_code: int = 131000,
+        seed: int = 0,
+    ) -> None:
+        low, high = latency
+        if not 0.0 <= low <= high:
+            raise ValueError(f"latency must be (low, high) with 0 <= low <= high, got {latency}")
+        if not 0.0 <= failure_rate <= 1.0:
+            raise ValueError(f"failure_rate must be within [0, 1], got {failure_rate}")
+        self.host = host
+        self.port = port
+        self.access_token = access_token
+        self.phone_number_id = phone_number_id
+        self.latency = latency
+        self.failures: dict[str, int] = dict(failures or {})
+        self.failure_rate = failure_rate
+        self.failure_code = failure_code
+        self.sent: list[dict[str, Any]] = []
+        self.requests = 0
+        # Separate streams, so adding latency does not change which requests fail.
+        self._latency_rng = random.Random(f"{seed}:latency")
+        self._failure_rng = random.Random(f"{seed}:failure")
+        self._serial = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running simulator (pass it to the client as base URL)."""
+        if self._base_url is None:
+            raise RuntimeError("the WhatsApp simulator is not running; call start() first")
+        return self._base_url
+
+    async def start(self) -> None:
+        """Listen on ``host:port``; idempotent."""
+        if self._runner is not None:
+            return
+        app = web.Application()
+        app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
+        app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
+        # handler_cancellation: a client that gave up (timeout) must not keep a slow handler
+        # alive, or stop() would wait for it; a short shutdown keeps test teardown quick.
+        runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        bound_host, bound_port = runner.addresses[0][:2]
+        self.port = int(bound_port)
+        host = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+        self._base_url = f"http://{host}:{self.port}"
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop listening; idempotent. ``sent`` and ``requests`` stay readable."""
+        runner, self._runner = self._runner, None
+        self._base_url = None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    async def _handle_send(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        low, high = self.latency
+        if high > 0:
+            # Latency comes first, as network and queueing time would, so a client timeout
+            # cancels the request before it is accepted.
+            await asyncio.sleep(self._latency_rng.uniform(low, high))
+        try:
+            self._authorize(request)
+            self._check_phone_number_id(request.match_info["phone_number_id"])
+            body = await self._read_json(request)
+            to = _validate_text_message(body)
+            self._inject_failure(to)
+        except _Refusal as refusal:
+            return _error_response(
+                refusal.code,
+                refusal.details,
+                message=refusal.message,
+                error_type=refusal.error_type,
+            )
+        self.sent.append(body)
+        answer = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": to}],
+            "messages": [{"id": self._wamid(to)}],
+        }
+        return web.json_response(answer)
+
+    async def _handle_unknown(self, request: web.Request) -> web.Response:
+        # Graph answers unknown paths with a GraphMethodException, not an HTML 404.
+        return _error_response(
+            100,
+            None,
+            message=f"Unsupported {request.method.lower()} request.",
+            error_type="GraphMethodException",
+        )
+
+    def _authorize(self, request: web.Request) -> None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _Refusal(190, "Invalid OAuth access token - Cannot parse access token")
+        if token.strip() != self.access_token:
+            raise _Refusal(190, _DETAILS[190])
+
+    def _check_phone_number_id(self, phone_number_id: str) -> None:
+        if self.phone_number_id is not None and phone_number_id != self.phone_number_id:
+            raise _Refusal(
+                100,
+                None,
+                message=(
+                    f"Unsupported post request. Object with ID '{phone_number_id}' does not "
+                    "exist, cannot be loaded due to missing permissions, or does not support "
+                    "this operation."
+                ),
+                error_type="GraphMethodException",
+            )
+
+    async def _read_json(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body: object = json.loads(await request.read())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise _Refusal(100, "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise _Refusal(100, "The request body must be a JSON object.")
+        return body
+
+    def _inject_failure(self, to: str) -> None:
+        code = self.failures.get(to)
+        # Only recipients without a scripted failure draw from the stream, so scripting one
+        # recipient does not reshuffle which of the others fail.
+        if code is None and self._failure_rng.random() < self.failure_rate:
+            code = self.failure_code
+        if code is not None:
+            raise _Refusal(code)
+
+    def _wamid(self, to: str) -> str:
+        # Real wamids are "wamid." + base64 of an opaque blob that embeds the recipient; a
+        # serial number makes these unique per simulator, random bytes make them unguessable.
+        blob = f"{to}:{next(self._serial)}:".encode() + os.urandom(9)
+        return "wamid." + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
+
+
+def _validate_text_message(body: Mapping[str, Any]) -> str:
+    """Check a text send as Meta does; return the recipient's ``wa_id`` (digits only)."""
+    if "messaging_product" not in body:
+        raise _Refusal(100, "The parameter messaging_product is required.")
+    if body["messaging_product"] != "whatsapp":
+        raise _Refusal(100, "Param messaging_product must be one of {WHATSAPP}.")
+    recipient_type = body.get("recipient_type", "individual")
+    if recipient_type != "individual":
+        raise _Refusal(100, "Param recipient_type must be one of {INDIVIDUAL}.")
+    to = body.get("to")
+    if to is None or to == "":
+        raise _Refusal(131008, "The parameter to is required.")
+    if not isinstance(to, str):
+        raise _Refusal(100, "Param to must be a string.")
+    # Meta tolerates the E.164 "+" and reports the digits as wa_id; anything else that is not
+    # a digit makes the number undeliverable.
+    digits = to.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        raise _Refusal(131026, f"The recipient {to!r} is not a valid WhatsApp user.")
+    message_type = body.get("type")
+    if message_type is None:
+        raise _Refusal(131008, "The parameter type is required.")
+    if message_type != "text":
+        raise _Refusal(131051, f"The simulator supports type text only, got {message_type!r}.")
+    text = body.get("text")
+    if not isinstance(text, dict) or "body" not in text:
+        raise _Refusal(131008, "The parameter text['body'] is required.")
+    text_body = text["body"]
+    if not isinstance(text_body, str) or not text_body.strip():
+        raise _Refusal(100, "Param text['body'] must be a non-empty string.")
+    if len(text_body) > MAX_TEXT_BODY_LENGTH:
+        raise _Refusal(
+            100,
+            f"Param text['body'] must be at most {MAX_TEXT_BODY_LENGTH} characters long.",
+        )
+    if not isinstance(text.get("preview_url", False), bool):
+        raise _Refusal(100, "Param text['preview_url'] must be a boolean.")
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and (
+        not isinstance(callback, str) or len(callback) > MAX_CALLBACK_DATA_LENGTH
+    ):
+        raise _Refusal(
+            100,
+            f"Param biz_opaque_callback_data must be a string of at most "
+            f"{MAX_CALLBACK_DATA_LENGTH} characters.",
+        )
+    return digits
+
+
+def _error_response(
+    code: int,
+    details: str | None,
+    *,
+    message: str | None = None,
+    error_type: str = "OAuthException",
+) -> web.Response:
+    """Meta's error envelope: ``(#code) title`` message, code, details and a trace id."""
+    title = ERROR_TITLES.get(code, "Unknown error")
+    error = {
+        "message": f"(#{code}) {message or title}",
+        "type": error_type,
+        "code": code,
+        "error_data": {
+            "messaging_product": "whatsapp",
+            "details": details or _DETAILS.get(code, title),
+        },
+        "fbtrace_id": "A" + base64.urlsafe_b64encode(os.urandom(15)).decode("ascii"),
+    }
+    return web.json_response({"error": error}, status=http_status_for(code))

@@ -1,0 +1,94 @@
+"""Shared fixtures: throwaway PostgreSQL databases and SQLite files.
+
+PostgreSQL tests are marked ``postgres``. Without a server they skip locally; with ``CI`` set
+they fail instead, and any ``postgres`` test skipped for another reason makes the session
+fail too, so CI can never pass while silently not testing PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES_URL_ENV = "PROJECTONE_TEST_POSTGRES_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _libpq_url(url: str) -> str:
+    # psycopg speaks libpq URLs: drop a SQLAlchemy driver suffix such as "+psycopg".
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL of a database on the test server to run CREATE/DROP DATABASE from."""
+    url = _libpq_url(os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL))
+    try:
+        with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except (psycopg.Error, OSError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc).split())
+        message = f"PostgreSQL at {shown} is not reachable ({reason}); set {POSTGRES_URL_ENV}"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """The URL of a brand-new, empty database, dropped after the test."""
+    name = f"projectone_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            # FORCE: a test that leaked a connection must not leave the database behind.
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a not-yet-existing SQLite file in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'projectone.db'}"
+
+
+_skipped_postgres: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgres" in report.keywords and not hasattr(report, "wasxfail"):
+        _skipped_postgres.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _in_ci() and _skipped_postgres:
+        terminalreporter.section("PostgreSQL tests skipped in CI", sep="!", red=True, bold=True)
+        terminalreporter.line(
+            f"{len(_skipped_postgres)} test(s) marked 'postgres' were skipped; with CI set "
+            "they must run. Start PostgreSQL or set " + POSTGRES_URL_ENV + ":"
+        )
+        for nodeid in _skipped_postgres:
+            terminalreporter.line(f"  {nodeid}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _in_ci() and _skipped_postgres and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

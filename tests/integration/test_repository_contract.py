@@ -1,0 +1,682 @@
+"""One contract for the repositories and the unit of work, run against every backend.
+
+The in-memory fakes, SQLite and PostgreSQL must be indistinguishable through the ports: same
+round trips, same ordering, same ``ConflictError`` (entity and constraint name), same
+all-or-nothing transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
+from projectone.domain import (
+    IST,
+    Advisor,
+    AdvisorStatus,
+    AdvisorType,
+    Channel,
+    ConflictError,
+    ContentPack,
+    ContentStatus,
+    ContentType,
+    ContentVariant,
+    Delivery,
+    DeliveryStatus,
+    InvalidTransitionError,
+    Language,
+    NotFoundError,
+    Tier,
+    Variant,
+)
+from projectone.ports import UnitOfWork
+from projectone.testing.fakes import InMemoryUnitOfWorkFactory
+
+UowFactory = Callable[[], UnitOfWork]
+
+DAY = dt.date(2025, 3, 14)
+T0 = dt.datetime(2025, 3, 1, 9, 30, tzinfo=IST)
+IDS = iter(range(1, 10**9))
+
+
+def new_id() -> uuid.UUID:
+    # Random high bits so insertion order and id order differ (ordering tests rely on it).
+    return uuid.UUID(int=(uuid.uuid4().int & ~0xFFFF) | next(IDS))
+
+
+def make_advisor(n: int, **changes: Any) -> Advisor:
+    fields: dict[str, Any] = {
+        "id": new_id(),
+        "name": f"Advisor {n}",
+        "type": AdvisorType.RIA,
+        "registration_no": f"INA{n:09d}",
+        "email": f"advisor{n}@example.in",
+        "whatsapp_number": f"+9198{n:08d}",
+        "languages": (Language.EN,),
+        "whatsapp_opt_in_at": T0,
+        "created_at": T0,
+    }
+    fields.update(changes)
+    return Advisor(**fields)
+
+
+HI = ContentVariant(
+    title="SIP क्या है?",
+    body="हर महीने थोड़ा निवेश करें। म्यूचुअल फंड निवेश बाजार जोखिमों के अधीन हैं।",
+    cta="आज ही शुरू करें",
+    disclaimer="निवेश से पहले सभी दस्तावेज़ ध्यान से पढ़ें।",
+)
+MR = ContentVariant(
+    title="एसआयपी म्हणजे काय?",
+    body="दर महिन्याला थोडी गुंतवणूक करा. म्युच्युअल फंड गुंतवणूक बाजारातील जोखमीच्या अधीन आहे.",
+    disclaimer="गुंतवणुकीपूर्वी सर्व कागदपत्रे काळजीपूर्वक वाचा.",
+)
+EN = ContentVariant(
+    title="What is a SIP?",
+    body="Invest a little every month. Mutual fund investments are subject to market risks.",
+    cta="Start today",
+    disclaimer="Read all scheme related documents carefully.",
+)
+
+
+def make_pack(advisor_id: uuid.UUID | None, **changes: Any) -> ContentPack:
+    fields: dict[str, Any] = {
+        "id": new_id(),
+        "advisor_id": advisor_id,
+        "topic": "sip-basics",
+        "variants": {Language.EN: EN},
+        "status": ContentStatus.APPROVED,
+        "scheduled_date": DAY,
+        "created_at": T0,
+    }
+    fields.update(changes)
+    return ContentPack(**fields)
+
+
+def make_delivery(advisor: Advisor, pack: ContentPack, **changes: Any) -> Delivery:
+    delivery = Delivery.plan(
+        id=new_id(),
+        advisor_id=advisor.id,
+        pack_id=pack.id,
+        date=changes.pop("date", DAY),
+        send_time=changes.pop("send_time", advisor.send_time),
+        language=Language.EN,
+        to=advisor.whatsapp_number,
+        content_hash=pack.content_hash,
+        now=T0,
+    )
+    return attrs.evolve(delivery, **changes) if changes else delivery
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    """``None`` for the in-memory fake, else the URL of an empty database."""
+    if request.param == "memory":
+        return None
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+async def uow_factory(backend_url: str | None) -> AsyncIterator[UowFactory]:
+    """A fresh, migrated, empty store; each call of the factory is a new unit of work."""
+    if backend_url is None:
+        yield InMemoryUnitOfWorkFactory()
+        return
+    engine = create_engine(backend_url)
+    try:
+        await upgrade(engine)
+        yield SqlAlchemyUnitOfWorkFactory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def add_committed(uow_factory: UowFactory, *items: Advisor | ContentPack | Delivery) -> None:
+    async with uow_factory() as uow:
+        for item in items:
+            if isinstance(item, Advisor):
+                await uow.advisors.add(item)
+            elif isinstance(item, ContentPack):
+                await uow.content.add(item)
+            else:
+                await uow.deliveries.add(item)
+        await uow.commit()
+
+
+async def update_committed(uow_factory: UowFactory, delivery: Delivery) -> None:
+    async with uow_factory() as uow:
+        await uow.deliveries.update(delivery)
+        await uow.commit()
+
+
+# -- advisors ----------------------------------------------------------------------------------
+
+
+async def test_advisor_round_trip_keeps_every_field(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(
+        1,
+        name="Asha Deshpande",
+        type=AdvisorType.MFD,
+        registration_no="ARN-123456",
+        languages=(Language.MR, Language.EN, Language.HI),
+        send_time=dt.time(7, 15, 30),
+        tier=Tier.PRO,
+        status=AdvisorStatus.ACTIVE,
+        whatsapp_opt_in_at=dt.datetime(2025, 2, 3, 23, 59, 58, 123456, tzinfo=IST),
+        created_at=dt.datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC),
+    )
+    await add_committed(uow_factory, advisor)
+    async with uow_factory() as uow:
+        got = await uow.advisors.get(advisor.id)
+    assert got == advisor
+    assert got.languages == (Language.MR, Language.EN, Language.HI)
+    assert got.created_at.tzinfo is not None
+    assert got.whatsapp_opt_in_at is not None
+    assert got.whatsapp_opt_in_at.tzinfo is not None
+    assert got.whatsapp_opt_in_at == advisor.whatsapp_opt_in_at
+
+
+async def test_advisor_without_opt_in_round_trips_none(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(2, whatsapp_opt_in_at=None, status=AdvisorStatus.PENDING)
+    await add_committed(uow_factory, advisor)
+    async with uow_factory() as uow:
+        assert await uow.advisors.get(advisor.id) == advisor
+        assert await uow.advisors.count() == 1
+
+
+async def test_missing_advisor_is_not_found(uow_factory: UowFactory) -> None:
+    missing = new_id()
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError) as err:
+            await uow.advisors.get(missing)
+    assert err.value.key == missing
+
+
+@pytest.mark.parametrize(
+    ("field", "constraint"),
+    [
+        ("email", "uq_advisors_email"),
+        ("registration_no", "uq_advisors_registration_no"),
+        ("whatsapp_number", "uq_advisors_whatsapp_number"),
+        ("id", "pk_advisors"),
+    ],
+)
+async def test_duplicate_advisor_conflicts_and_writes_nothing(
+    uow_factory: UowFactory, field: str, constraint: str
+) -> None:
+    original = make_advisor(1)
+    await add_committed(uow_factory, original)
+    innocent = make_advisor(2)
+    duplicate = make_advisor(3, **{field: getattr(original, field)})
+
+    with pytest.raises(ConflictError) as err:
+        await add_committed(uow_factory, innocent, duplicate)
+    assert (err.value.entity, err.value.key) == ("advisors", constraint)
+
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 1
+        assert await uow.advisors.get(original.id) == original
+        with pytest.raises(NotFoundError):
+            await uow.advisors.get(innocent.id)
+
+
+async def test_commit_after_a_caught_conflict_is_refused(uow_factory: UowFactory) -> None:
+    original = make_advisor(1)
+    await add_committed(uow_factory, original)
+    innocent, later = make_advisor(2), make_advisor(4)
+    async with uow_factory() as uow:
+        await uow.advisors.add(innocent)
+        with pytest.raises(ConflictError):
+            await uow.advisors.add(make_advisor(3, email=original.email))
+        await uow.advisors.add(later)
+        with pytest.raises(InvalidTransitionError):
+            await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 1
+
+    # rollback() acknowledges the conflict; the unit of work is usable again afterwards.
+    async with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            await uow.advisors.add(make_advisor(3, email=original.email))
+        await uow.rollback()
+        await uow.advisors.add(later)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 2
+        assert await uow.advisors.get(later.id) == later
+
+
+async def test_nothing_is_kept_without_commit(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    async with uow_factory() as uow:
+        await uow.advisors.add(advisor)
+        # A unit of work reads its own writes...
+        assert await uow.advisors.get(advisor.id) == advisor
+    # ...but they are gone once it ends without a commit.
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError):
+            await uow.advisors.get(advisor.id)
+        assert await uow.advisors.count() == 0
+
+
+async def test_exception_in_block_rolls_back(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+
+    class Boom(Exception):
+        pass
+
+    async def add_then_fail() -> None:
+        async with uow_factory() as uow:
+            await uow.advisors.add(advisor)
+            raise Boom
+
+    with pytest.raises(Boom):
+        await add_then_fail()
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 0
+
+
+async def test_explicit_rollback_discards_and_later_commit_keeps(uow_factory: UowFactory) -> None:
+    dropped, kept = make_advisor(1), make_advisor(2)
+    async with uow_factory() as uow:
+        await uow.advisors.add(dropped)
+        await uow.rollback()
+        await uow.advisors.add(kept)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 1
+        assert await uow.advisors.get(kept.id) == kept
+
+
+async def test_list_reachable_filters_status_and_opt_in_ordered_by_id(
+    uow_factory: UowFactory,
+) -> None:
+    reachable = [make_advisor(n) for n in range(1, 6)]
+    others = [
+        make_advisor(10, status=AdvisorStatus.SUSPENDED),
+        make_advisor(11, status=AdvisorStatus.PENDING),
+        make_advisor(12, status=AdvisorStatus.CANCELLED),
+        make_advisor(13, whatsapp_opt_in_at=None),
+    ]
+    await add_committed(uow_factory, *others[:2], *reachable, *others[2:])
+    async with uow_factory() as uow:
+        got = await uow.advisors.list_reachable()
+        assert await uow.advisors.count() == 9
+    assert list(got) == sorted(reachable, key=lambda a: a.id)
+
+
+# -- content -----------------------------------------------------------------------------------
+
+
+async def test_pack_round_trip_keeps_devanagari_and_hash(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    parent = make_pack(advisor.id, status=ContentStatus.ARCHIVED)
+    pack = make_pack(
+        advisor.id,
+        topic="एसआयपी / SIP",
+        type=ContentType.EDUCATIONAL,
+        variants={Language.MR: MR, Language.HI: HI, Language.EN: EN},
+        status=ContentStatus.SCHEDULED,
+        version=2,
+        parent_id=parent.id,
+        created_at=dt.datetime(2025, 3, 1, 23, 45, 1, 5, tzinfo=IST),
+    )
+    hash_before = pack.content_hash
+    await add_committed(uow_factory, advisor, parent, pack)
+    async with uow_factory() as uow:
+        got = await uow.content.get(pack.id)
+    assert got == pack
+    assert got.variants[Language.HI] == HI
+    assert got.variants[Language.MR].body == MR.body
+    assert got.content_hash == hash_before
+    assert got.languages == (Language.EN, Language.HI, Language.MR)
+
+
+async def test_fallback_pack_without_advisor_round_trips(uow_factory: UowFactory) -> None:
+    pack = make_pack(None, status=ContentStatus.DRAFT, scheduled_date=None)
+    await add_committed(uow_factory, pack)
+    async with uow_factory() as uow:
+        assert await uow.content.get(pack.id) == pack
+
+
+async def test_missing_pack_is_not_found_and_duplicate_id_conflicts(
+    uow_factory: UowFactory,
+) -> None:
+    pack = make_pack(None)
+    await add_committed(uow_factory, pack)
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError):
+            await uow.content.get(new_id())
+        with pytest.raises(ConflictError) as err:
+            await uow.content.add(attrs.evolve(pack, topic="other"))
+    assert (err.value.entity, err.value.key) == ("content_packs", "pk_content_packs")
+
+
+async def test_pack_for_unknown_advisor_conflicts(uow_factory: UowFactory) -> None:
+    with pytest.raises(ConflictError) as err:
+        async with uow_factory() as uow:
+            await uow.content.add(make_pack(new_id()))
+    assert err.value.entity == "content_packs"
+
+
+async def test_sendable_for_picks_newest_sendable_pack_of_the_date(
+    uow_factory: UowFactory,
+) -> None:
+    a, b, c, d = (make_advisor(n) for n in range(1, 5))
+    later = T0 + dt.timedelta(hours=1)
+    a_old = make_pack(a.id, status=ContentStatus.APPROVED, created_at=T0)
+    a_new = make_pack(a.id, status=ContentStatus.SCHEDULED, version=2, created_at=later)
+    a_draft = make_pack(a.id, status=ContentStatus.DRAFT, created_at=later + dt.timedelta(1))
+    a_other_day = make_pack(
+        a.id, scheduled_date=DAY + dt.timedelta(days=1), created_at=later + dt.timedelta(2)
+    )
+    a_review = make_pack(
+        a.id, status=ContentStatus.PENDING_REVIEW, created_at=later + dt.timedelta(3)
+    )
+    b_draft = make_pack(b.id, status=ContentStatus.DRAFT)
+    c_only = make_pack(c.id, status=ContentStatus.APPROVED)
+    d_delivered = make_pack(d.id, status=ContentStatus.DELIVERED)
+    library = make_pack(None, status=ContentStatus.APPROVED)
+    await add_committed(
+        uow_factory,
+        a, b, c, d,
+        a_new, a_old, a_draft, a_other_day, a_review, b_draft, c_only, d_delivered, library,
+    )  # fmt: skip
+    async with uow_factory() as uow:
+        got = await uow.content.sendable_for([a.id, b.id, c.id, d.id, new_id()], DAY)
+        assert await uow.content.sendable_for([], DAY) == {}
+        other_day = await uow.content.sendable_for([a.id], DAY + dt.timedelta(days=1))
+    assert got == {a.id: a_new, c.id: c_only}
+    assert other_day == {a.id: a_other_day}
+
+
+async def test_sendable_for_breaks_created_at_ties_by_version(uow_factory: UowFactory) -> None:
+    a = make_advisor(1)
+    v1 = make_pack(a.id, version=1)
+    v3 = make_pack(a.id, version=3)
+    v2 = make_pack(a.id, version=2)
+    await add_committed(uow_factory, a, v1, v3, v2)
+    async with uow_factory() as uow:
+        assert await uow.content.sendable_for([a.id], DAY) == {a.id: v3}
+
+
+# -- deliveries --------------------------------------------------------------------------------
+
+
+async def _advisor_with_pack(uow_factory: UowFactory, n: int = 1) -> tuple[Advisor, ContentPack]:
+    advisor = make_advisor(n)
+    pack = make_pack(advisor.id)
+    await add_committed(uow_factory, advisor, pack)
+    return advisor, pack
+
+
+async def test_delivery_add_get_update_round_trip(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    planned = make_delivery(advisor, pack)
+    await add_committed(uow_factory, planned)
+    async with uow_factory() as uow:
+        assert await uow.deliveries.get(planned.id) == planned
+
+    at = planned.scheduled_for + dt.timedelta(seconds=42, microseconds=7)
+    sent = planned.start_sending(at).mark_sent("wamid.HBgM", at + dt.timedelta(seconds=1))
+    read = sent.apply_report(DeliveryStatus.READ, at.astimezone(IST) + dt.timedelta(minutes=9))
+    await update_committed(uow_factory, read)
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get(planned.id)
+    assert got == read
+    assert got.status is DeliveryStatus.READ
+    assert got.attempts == 1
+    assert got.delivered_at == got.read_at == read.read_at
+    assert got.sla_target == planned.scheduled_for + dt.timedelta(minutes=5)
+
+
+async def test_failed_delivery_round_trips_error(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    planned = make_delivery(advisor, pack)
+    at = planned.scheduled_for
+    failed = planned.start_sending(at).mark_failed("131026", "Message undeliverable", at)
+    await add_committed(uow_factory, failed)
+    async with uow_factory() as uow:
+        assert await uow.deliveries.get(failed.id) == failed
+
+
+async def test_missing_delivery_is_not_found_on_get_and_update(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    ghost = make_delivery(advisor, pack)
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError):
+            await uow.deliveries.get(ghost.id)
+        with pytest.raises(NotFoundError):
+            await uow.deliveries.update(ghost)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"language": Language.HI, "pack_id": None}, {"to": "+919999999999"}],
+    ids=["same", "other-pack-and-language", "other-number"],
+)
+async def test_duplicate_delivery_key_conflicts(
+    uow_factory: UowFactory, changes: dict[str, Any]
+) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    other_pack = make_pack(advisor.id, variants={Language.HI: HI})
+    await add_committed(uow_factory, other_pack, make_delivery(advisor, pack))
+    if "pack_id" in changes:
+        changes = {**changes, "pack_id": other_pack.id}
+    duplicate = attrs.evolve(make_delivery(advisor, pack), **changes)
+    with pytest.raises(ConflictError) as err:
+        await add_committed(uow_factory, duplicate)
+    assert (err.value.entity, err.value.key) == (
+        "deliveries",
+        "uq_deliveries_advisor_id_date_channel_variant",
+    )
+
+
+async def test_other_channel_variant_or_date_is_not_a_duplicate(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    await add_committed(
+        uow_factory,
+        make_delivery(advisor, pack),
+        make_delivery(advisor, pack, channel=Channel.SMS),
+        make_delivery(advisor, pack, variant=Variant.STATUS),
+        make_delivery(advisor, pack, date=DAY + dt.timedelta(days=1)),
+    )
+    async with uow_factory() as uow:
+        assert len(await uow.deliveries.for_date(DAY)) == 3
+
+
+@pytest.mark.parametrize(
+    ("changes", "constraint"),
+    [
+        ({"status": DeliveryStatus.FAILED}, "ck_deliveries_failed_has_error_code"),
+        (
+            {
+                "sent_at": dt.datetime(2025, 3, 14, 1, 0, tzinfo=dt.UTC),
+                "delivered_at": dt.datetime(2025, 3, 14, 0, 59, tzinfo=dt.UTC),
+            },
+            "ck_deliveries_sent_before_delivered",
+        ),
+        (
+            {
+                "delivered_at": dt.datetime(2025, 3, 14, 6, 30, tzinfo=IST),
+                "read_at": dt.datetime(2025, 3, 14, 0, 59, tzinfo=dt.UTC),
+            },
+            "ck_deliveries_delivered_before_read",
+        ),
+        ({"attempts": -1}, "ck_deliveries_attempts_non_negative"),
+    ],
+    ids=["failed-without-code", "delivered-before-sent", "read-before-delivered", "attempts"],
+)
+async def test_delivery_row_checks_conflict(
+    uow_factory: UowFactory, changes: dict[str, Any], constraint: str
+) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    bad = make_delivery(advisor, pack, **changes)
+    with pytest.raises(ConflictError) as err:
+        await add_committed(uow_factory, bad)
+    assert (err.value.entity, err.value.key) == ("deliveries", constraint)
+    async with uow_factory() as uow:
+        assert await uow.deliveries.for_date(DAY) == []
+
+
+async def test_update_breaking_a_check_conflicts_and_keeps_the_old_row(
+    uow_factory: UowFactory,
+) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    planned = make_delivery(advisor, pack)
+    await add_committed(uow_factory, planned)
+    with pytest.raises(ConflictError):
+        await update_committed(uow_factory, attrs.evolve(planned, status=DeliveryStatus.FAILED))
+    async with uow_factory() as uow:
+        assert await uow.deliveries.get(planned.id) == planned
+
+
+async def test_delivery_for_unknown_advisor_or_pack_conflicts(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    for bad in (
+        attrs.evolve(make_delivery(advisor, pack), advisor_id=new_id()),
+        attrs.evolve(make_delivery(advisor, pack), pack_id=new_id()),
+    ):
+        with pytest.raises(ConflictError) as err:
+            await add_committed(uow_factory, bad)
+        assert err.value.entity == "deliveries"
+
+
+async def test_due_respects_status_time_and_limit_in_schedule_order(
+    uow_factory: UowFactory,
+) -> None:
+    advisors = [make_advisor(n) for n in range(1, 9)]
+    packs = [make_pack(a.id) for a in advisors]
+    await add_committed(uow_factory, *advisors, *packs)
+    times = [dt.time(6, 0), dt.time(5, 30), dt.time(6, 45), dt.time(7, 0)]
+    queued = [make_delivery(advisors[i], packs[i], send_time=times[i]) for i in range(len(times))]
+    late = make_delivery(advisors[4], packs[4], send_time=dt.time(8, 0))
+    sending = make_delivery(advisors[5], packs[5], send_time=dt.time(5, 0)).start_sending(T0)
+    failed = make_delivery(advisors[6], packs[6], send_time=dt.time(5, 0)).mark_failed(
+        "131000", "Something went wrong", T0
+    )
+    tied = make_delivery(advisors[7], packs[7], send_time=dt.time(6, 0))
+    await add_committed(uow_factory, late, *queued, sending, failed, tied)
+
+    # 07:00 IST given in IST: the backends must compare instants, not wall clocks.
+    now = dt.datetime.combine(DAY, dt.time(7, 0), tzinfo=IST)
+    expected = sorted([*queued, tied], key=lambda d: (d.scheduled_for, d.id))
+    async with uow_factory() as uow:
+        all_due = await uow.deliveries.due(now, limit=100)
+        first_two = await uow.deliveries.due(now, limit=2)
+        none = await uow.deliveries.due(now, limit=0)
+        earlier = await uow.deliveries.due(now.astimezone(dt.UTC) - dt.timedelta(minutes=75), 10)
+    assert list(all_due) == expected
+    assert [d.scheduled_for for d in all_due] == sorted(d.scheduled_for for d in all_due)
+    assert list(first_two) == expected[:2]
+    assert list(none) == []
+    assert list(earlier) == [queued[1]]
+
+
+async def test_keys_for_date_and_for_date(uow_factory: UowFactory) -> None:
+    a, pa = await _advisor_with_pack(uow_factory, 1)
+    b, pb = await _advisor_with_pack(uow_factory, 2)
+    today = [
+        make_delivery(a, pa, send_time=dt.time(6, 30)),
+        make_delivery(a, pa, channel=Channel.SMS, send_time=dt.time(6, 30)),
+        make_delivery(b, pb, variant=Variant.STATUS, send_time=dt.time(5, 0)),
+    ]
+    tomorrow = make_delivery(a, pa, date=DAY + dt.timedelta(days=1))
+    await add_committed(uow_factory, tomorrow, *today)
+    async with uow_factory() as uow:
+        keys = await uow.deliveries.keys_for_date(DAY)
+        planned = await uow.deliveries.for_date(DAY)
+        empty_keys = await uow.deliveries.keys_for_date(DAY - dt.timedelta(days=1))
+        empty = await uow.deliveries.for_date(DAY - dt.timedelta(days=1))
+    assert keys == {
+        (a.id, Channel.WHATSAPP, Variant.POST),
+        (a.id, Channel.SMS, Variant.POST),
+        (b.id, Channel.WHATSAPP, Variant.STATUS),
+    }
+    assert all(isinstance(channel, Channel) for _, channel, _ in keys)
+    assert sorted(planned, key=lambda d: d.id) == sorted(today, key=lambda d: d.id)
+    assert [d.scheduled_for for d in planned] == sorted(d.scheduled_for for d in planned)
+    assert empty_keys == set()
+    assert list(empty) == []
+
+
+async def test_writes_in_one_unit_of_work_are_visible_to_its_own_queries(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    pack = make_pack(advisor.id)
+    delivery = make_delivery(advisor, pack)
+    async with uow_factory() as uow:
+        await uow.advisors.add(advisor)
+        await uow.content.add(pack)
+        await uow.deliveries.add(delivery)
+        assert await uow.content.sendable_for([advisor.id], DAY) == {advisor.id: pack}
+        assert await uow.deliveries.keys_for_date(DAY) == {
+            (advisor.id, Channel.WHATSAPP, Variant.POST)
+        }
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert list(await uow.deliveries.for_date(DAY)) == [delivery]
+
+
+# -- batches -------------------------------------------------------------------------------------
+
+
+async def test_batches_add_get_and_update_like_one_at_a_time(uow_factory: UowFactory) -> None:
+    people = [make_advisor(700 + n) for n in range(5)]
+    packs = [make_pack(a.id) for a in people]
+    planned = [make_delivery(a, p) for a, p in zip(people, packs, strict=True)]
+    async with uow_factory() as uow:
+        await uow.advisors.add_many(people)
+        await uow.content.add_many(packs)
+        await uow.deliveries.add_many(planned)
+        await uow.advisors.add_many([])  # an empty batch is a no-op
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 5
+        got_packs = await uow.content.get_many(reversed([p.id for p in packs]))
+        assert list(got_packs) == [p.id for p in reversed(packs)]
+        assert list(got_packs.values()) == list(reversed(packs))
+        at = planned[0].scheduled_for
+        sending = [d.start_sending(at) for d in planned]
+        await uow.deliveries.update_many(sending)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get_many(d.id for d in planned)
+    assert list(got.values()) == sending
+
+
+async def test_a_batch_with_one_bad_item_writes_none_of_it(uow_factory: UowFactory) -> None:
+    people = [make_advisor(800 + n) for n in range(3)]
+    clash = attrs.evolve(make_advisor(899), email=people[0].email)
+    async with uow_factory() as uow:
+        with pytest.raises(ConflictError) as caught:
+            await uow.advisors.add_many([*people, clash])
+    assert caught.value.entity == "advisors"
+    async with uow_factory() as uow:
+        assert await uow.advisors.count() == 0
+
+
+async def test_get_many_and_update_many_name_a_missing_id(uow_factory: UowFactory) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    known = make_delivery(advisor, pack)
+    await add_committed(uow_factory, known)
+    ghost = make_delivery(advisor, pack, date=DAY + dt.timedelta(days=1))
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError) as caught:
+            await uow.deliveries.get_many([known.id, ghost.id])
+        assert caught.value.key == ghost.id
+        with pytest.raises(NotFoundError):
+            await uow.content.get_many([uuid.uuid4()])
+    async with uow_factory() as uow:
+        with pytest.raises(NotFoundError) as caught:
+            await uow.deliveries.update_many([known, ghost])
+        assert caught.value.key == ghost.id

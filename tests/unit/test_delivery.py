@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from projectone.domain import (
+    SLA_WINDOW,
+    Delivery,
+    DeliveryStatus,
+    InvalidTransitionError,
+    Language,
+    SlaOutcome,
+    can_advance,
+)
+from projectone.testing.strategies import deliveries
+
+S = DeliveryStatus
+T0 = dt.datetime(2026, 11, 23, 0, 30, tzinfo=dt.UTC)  # 06:00 IST
+LADDER = [S.QUEUED, S.SENDING, S.SENT, S.DELIVERED, S.READ]
+
+
+def planned(send_time: dt.time = dt.time(6, 0)) -> Delivery:
+    return Delivery.plan(
+        id=uuid.UUID(int=1),
+        advisor_id=uuid.UUID(int=2),
+        pack_id=uuid.UUID(int=3),
+        date=dt.date(2026, 11, 23),
+        send_time=send_time,
+        language=Language.EN,
+        to="+919876543210",
+        content_hash="a" * 64,
+        now=T0 - dt.timedelta(hours=1),
+    )
+
+
+def test_a_delivery_is_scheduled_at_the_send_time_in_india_and_targets_five_minutes_later() -> None:
+    d = planned()
+    assert d.scheduled_for == T0
+    assert d.sla_target == T0 + dt.timedelta(minutes=5)
+    assert d.status is S.QUEUED
+
+
+def rank(status: DeliveryStatus) -> int:
+    return LADDER.index(status) if status in LADDER else len(LADDER)
+
+
+@given(deliveries(), st.lists(st.sampled_from(DeliveryStatus), max_size=12))
+def test_a_status_never_moves_backwards(d: Delivery, moves: list[DeliveryStatus]) -> None:
+    at = d.scheduled_for
+    for move in moves:
+        before = d.status
+        try:
+            d = d.advance(move, at)
+        except InvalidTransitionError as exc:
+            assert not can_advance(before, move)
+            assert exc.state == before.value
+            continue
+        assert rank(d.status) > rank(before) or d.status in (S.FAILED, S.EXPIRED)
+        assert before not in (S.FAILED, S.EXPIRED, S.READ)
+
+
+@given(deliveries(), st.lists(st.sampled_from(DeliveryStatus), max_size=12))
+def test_receipts_in_any_order_and_repeated_end_where_the_furthest_one_leads(
+    d: Delivery, receipts: list[DeliveryStatus]
+) -> None:
+    d = d.start_sending(d.scheduled_for).mark_sent("wamid.x", d.scheduled_for)
+    for receipt in receipts:
+        d = d.apply_report(receipt, d.scheduled_for)  # never raises
+    progress = [r for r in receipts if r in (S.DELIVERED, S.READ)]
+    failed_first = S.FAILED in receipts and (
+        not progress or receipts.index(S.FAILED) < receipts.index(progress[0])
+    )
+    if failed_first:
+        assert d.status is S.FAILED
+    elif progress:
+        assert d.status is max(progress, key=rank)
+    else:
+        assert d.status is S.SENT
+
+
+def test_a_read_receipt_implies_delivery_and_stamps_it() -> None:
+    d = planned().start_sending(T0).mark_sent("wamid.1", T0)
+    read = d.apply_report(S.READ, T0 + dt.timedelta(seconds=30))
+    assert read.status is S.READ
+    assert read.delivered_at == read.read_at == T0 + dt.timedelta(seconds=30)
+    assert read.sent_at == T0
+
+
+def test_nothing_is_sent_without_being_claimed_first() -> None:
+    with pytest.raises(InvalidTransitionError) as caught:
+        planned().mark_sent("wamid.1", T0)
+    assert caught.value.state == "queued"
+    assert "sent" in caught.value.action
+
+
+@given(st.integers(min_value=-600, max_value=900))
+def test_the_sla_is_met_exactly_when_sent_by_the_target(offset: int) -> None:
+    at = T0 + dt.timedelta(seconds=offset)
+    d = planned().start_sending(at).mark_sent("wamid.1", at)
+    expected = SlaOutcome.MET if at <= T0 + SLA_WINDOW else SlaOutcome.MISSED
+    assert d.sla_outcome(now=at + dt.timedelta(days=1)) is expected
+
+
+def test_an_unsent_delivery_is_pending_until_the_target_then_missed() -> None:
+    d = planned()
+    assert d.sla_outcome(T0 + SLA_WINDOW) is SlaOutcome.PENDING
+    assert d.sla_outcome(T0 + SLA_WINDOW + dt.timedelta(microseconds=1)) is SlaOutcome.MISSED
+
+
+def test_a_delivery_is_due_once_its_time_has_come_and_only_while_queued() -> None:
+    d = planned()
+    assert not d.is_due(T0 - dt.timedelta(seconds=1))
+    assert d.is_due(T0)
+    assert not d.start_sending(T0).is_due(T0)
+
+
+def test_claiming_counts_the_attempt() -> None:
+    assert planned().start_sending(T0).attempts == 1
