@@ -101,7 +101,7 @@ def test_the_variant_sent_is_the_first_preferred_language_the_pack_has() -> None
 
 
 def test_only_approved_or_scheduled_packs_are_sendable() -> None:
-    base = pack(en=ContentVariant(title="t", body="b"))
+    base = attrs.evolve(pack(en=ContentVariant(title="t", body="b")), scheduled_date=NOW.date())
     sendable = {s for s in ContentStatus if attrs.evolve(base, status=s).sendable}
     assert sendable == {ContentStatus.APPROVED, ContentStatus.SCHEDULED}
 
@@ -109,3 +109,10 @@ def test_only_approved_or_scheduled_packs_are_sendable() -> None:
 def test_rendering_puts_title_body_cta_and_disclaimer_in_order() -> None:
     v = ContentVariant(title="Title", body="Body", cta="Reply YES", disclaimer="Risk.")
     assert v.render() == "*Title*\n\nBody\n\nReply YES\n\n_Risk._"
+
+
+def test_a_scheduled_pack_needs_a_date() -> None:
+    base = pack(en=ContentVariant(title="t", body="b"))
+    with pytest.raises(ValidationError) as caught:
+        attrs.evolve(base, status=ContentStatus.SCHEDULED)
+    assert caught.value.field == "scheduled_date"

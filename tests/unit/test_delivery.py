@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from projectone.domain import (
     InvalidTransitionError,
     Language,
     SlaOutcome,
+    ValidationError,
     can_advance,
 )
 from projectone.testing.strategies import deliveries
@@ -53,8 +55,9 @@ def test_a_status_never_moves_backwards(d: Delivery, moves: list[DeliveryStatus]
     at = d.scheduled_for
     for move in moves:
         before = d.status
+        code = {"error_code": "131000"} if move is S.FAILED else {}
         try:
-            d = d.advance(move, at)
+            d = d.advance(move, at, **code)
         except InvalidTransitionError as exc:
             assert not can_advance(before, move)
             assert exc.state == before.value
@@ -120,3 +123,46 @@ def test_a_delivery_is_due_once_its_time_has_come_and_only_while_queued() -> Non
 
 def test_claiming_counts_the_attempt() -> None:
     assert planned().start_sending(T0).attempts == 1
+
+
+@given(
+    deliveries(),
+    st.lists(
+        st.tuples(st.sampled_from([S.DELIVERED, S.READ, S.FAILED]), st.integers(-3600, 3600)),
+        max_size=8,
+    ),
+)
+def test_stamps_stay_in_order_whatever_clocks_the_receipts_carry(
+    d: Delivery, receipts: list[tuple[DeliveryStatus, int]]
+) -> None:
+    t = d.scheduled_for
+    d = d.start_sending(t).mark_sent("wamid.x", t)
+    for status, offset in receipts:
+        d = d.apply_report(status, t + dt.timedelta(seconds=offset))
+    assert d.sent_at is not None
+    if d.delivered_at is not None:
+        assert d.sent_at <= d.delivered_at
+    if d.read_at is not None:
+        assert d.delivered_at is not None
+        assert d.delivered_at <= d.read_at
+    if d.status is S.FAILED:
+        assert d.error_code  # the schema requires a code on every failed delivery
+
+
+def test_a_failed_receipt_keeps_the_providers_code() -> None:
+    d = planned().start_sending(T0).mark_sent("wamid.1", T0)
+    failed = d.apply_report(S.FAILED, T0, error_code="131049", error_message="ecosystem")
+    assert (failed.status, failed.error_code, failed.failed_at) == (S.FAILED, "131049", T0)
+    assert d.apply_report(S.FAILED, T0).error_code == "unknown"
+
+
+def test_a_failure_without_a_code_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        planned().advance(S.FAILED, T0)
+    assert caught.value.field == "error_code"
+
+
+def test_attempts_cannot_be_negative() -> None:
+    with pytest.raises(ValidationError) as caught:
+        attrs.evolve(planned(), attempts=-1)
+    assert caught.value.field == "attempts"

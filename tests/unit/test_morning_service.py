@@ -39,9 +39,7 @@ class World:
     morning: MorningService
     catalog: CatalogService
 
-    async def seed(
-        self, n: int, **advisor_changes: Any
-    ) -> tuple[list[Advisor], list[ContentPack]]:
+    async def seed(self, n: int, **advisor_changes: Any) -> tuple[list[Advisor], list[ContentPack]]:
         advisors = [
             attrs.evolve(a, **advisor_changes)
             for a in demo_advisors(n, ids=self.ids, now=self.clock.now())

@@ -169,6 +169,10 @@ class ContentPack:
     scheduled_date: dt.date | None = None
     created_at: dt.datetime
 
+    def __attrs_post_init__(self) -> None:
+        if self.status is ContentStatus.SCHEDULED and self.scheduled_date is None:
+            raise ValidationError("scheduled_date", None, "a scheduled pack needs a date")
+
     @property
     def languages(self) -> tuple[Language, ...]:
         return tuple(self.variants)

@@ -89,6 +89,11 @@ def _aware(_: Any, attribute: attrs.Attribute[Any], value: dt.datetime | None) -
         raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
 
 
+def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not isinstance(value, int) or value < 0:
+        raise ValidationError(attribute.name, value, "must be a whole number >= 0")
+
+
 _STAMP = {
     _S.SENT: "sent_at",
     _S.DELIVERED: "delivered_at",
@@ -128,7 +133,7 @@ class Delivery:
     content_hash: str
     scheduled_for: dt.datetime = attrs.field(validator=_aware)
     status: DeliveryStatus = attrs.field(default=DeliveryStatus.QUEUED, converter=_status)
-    attempts: int = 0
+    attempts: int = attrs.field(default=0, validator=_non_negative)
     provider_message_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
@@ -183,15 +188,23 @@ class Delivery:
         """Move to ``status`` at ``at``; raise ``InvalidTransitionError`` on a backward move."""
         if not can_advance(self.status, status):
             raise InvalidTransitionError("delivery", self.status.value, f"move to {status.value}")
+        if status is _S.FAILED and not (changes.get("error_code") or self.error_code):
+            raise ValidationError("error_code", None, "a failed delivery needs an error code")
         stamps: dict[str, Any] = {}
-        field = _STAMP.get(status)
-        if field is not None and getattr(self, field) is None:
-            stamps[field] = at
-        # A receipt that skips a rung ("read" before "delivered") implies the earlier ones.
-        for implied in _LADDER[_RANK[_S.SENT] : _RANK.get(status, 0)]:
-            name = _STAMP[implied]
-            if getattr(self, name) is None and name not in stamps:
-                stamps[name] = at
+        # Stamp every rung reached, the implied ones too ("read" before "delivered" means it
+        # was delivered). Provider clocks and ours disagree and receipts arrive out of order,
+        # so a stamp is never earlier than the one before it: sent <= delivered <= read.
+        floor: dt.datetime | None = None
+        rungs = _LADDER[_RANK[_S.SENT] : _RANK[status] + 1] if status in _RANK else (status,)
+        for rung in rungs:
+            name = _STAMP.get(rung)
+            if name is None:
+                continue
+            current = getattr(self, name)
+            if current is None:
+                current = at if floor is None else max(at, floor)
+                stamps[name] = current
+            floor = current
         return attrs.evolve(self, status=status, **stamps, **changes)
 
     def start_sending(self, at: dt.datetime) -> Delivery:
@@ -203,8 +216,20 @@ class Delivery:
     def mark_failed(self, code: str, message: str, at: dt.datetime) -> Delivery:
         return self.advance(DeliveryStatus.FAILED, at, error_code=code, error_message=message)
 
-    def apply_report(self, status: DeliveryStatus, at: dt.datetime) -> Delivery:
-        """A provider receipt: move forward if it is news, otherwise keep the delivery as is."""
+    def apply_report(
+        self,
+        status: DeliveryStatus,
+        at: dt.datetime,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> Delivery:
+        """A provider receipt: move forward if it is news, otherwise keep the delivery as is.
+
+        A ``failed`` receipt records ``error_code`` (``"unknown"`` when the provider gave none).
+        """
         if status is self.status or not can_advance(self.status, status):
             return self
+        if status is _S.FAILED:
+            return self.mark_failed(error_code or "unknown", error_message or "", at)
         return self.advance(status, at)

@@ -79,7 +79,10 @@ def _date(value: str) -> dt.date:
 
 
 def _parser() -> _Parser:
-    parser = _Parser(prog="projectone", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="projectone",
+        description="Compliant morning WhatsApp content for Indian financial advisors.",
+    )
     parser.add_argument("--version", action="version", version=f"projectone {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -96,7 +99,7 @@ def _parser() -> _Parser:
     db_option(db_commands.add_parser("upgrade", help="apply migrations up to the newest"))
 
     seed = commands.add_parser("seed", help="write demo advisors and approved packs")
-    seed.add_argument("--advisors", type=_count, required=True, metavar="N")
+    seed.add_argument("--advisors", type=_count, required=True, metavar="N", help="how many to add")
     seed.add_argument("--date", type=_date, help="date the packs are for (default: today, IST)")
     db_option(seed)
 
@@ -117,7 +120,13 @@ def _parser() -> _Parser:
     db_option(sla)
 
     demo = commands.add_parser("demo", help="a full simulated morning on loopback")
-    demo.add_argument("--advisors", type=_count, default=DEFAULT_DEMO_ADVISORS, metavar="N")
+    demo.add_argument(
+        "--advisors",
+        type=_count,
+        default=DEFAULT_DEMO_ADVISORS,
+        metavar="N",
+        help=f"how many advisors to simulate (default {DEFAULT_DEMO_ADVISORS})",
+    )
     demo.add_argument("--date", type=_date, help="default: today, IST")
     demo.add_argument("--json", action="store_true", help="end the output with one line of JSON")
     db_option(demo)
@@ -233,9 +242,9 @@ async def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     with tempfile.TemporaryDirectory(prefix="projectone-demo-") as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'demo.db'}"
         settings = attrs.evolve(_settings(args), database_url=url)
-        # The morning starts a second before the first send slot; time between slots is
-        # skipped, time spent working is real (see SimulatedClock).
-        clock = SimulatedClock(local_to_utc(date, dt.time(6, 0)) - dt.timedelta(seconds=1))
+        # Seeding and planning happen at 05:30 IST; the clock then jumps to each send slot.
+        # Time between slots is skipped, time spent working is real (see SimulatedClock).
+        clock = SimulatedClock(local_to_utc(date, dt.time(5, 30)))
         container = build_container(settings)
         container.clock.override(providers.Object(clock))
         try:
@@ -323,7 +332,11 @@ def _fmt_seconds(value: float | None) -> str:
 
 
 def _summary_table(date: dt.date, s: SlaSummary) -> Table:
-    table = Table(title=f"Morning of {date} (SLA: sent within 5 minutes of the send time)")
+    table = Table(
+        title=f"Morning of {date}",
+        caption="SLA: accepted by WhatsApp within 5 minutes of the send time",
+        min_width=64,
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in (

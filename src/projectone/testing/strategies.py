@@ -91,15 +91,19 @@ def content_variants() -> st.SearchStrategy[ContentVariant]:
 @st.composite
 def content_packs(draw: st.DrawFn, status: ContentStatus | None = None) -> ContentPack:
     langs = draw(languages())
+    status = status if status is not None else draw(st.sampled_from(ContentStatus))
+    dates = st.dates(dt.date(2024, 1, 1), dt.date(2035, 12, 31))
+    # A scheduled pack always has its date (the schema insists too).
+    scheduled_date = draw(dates if status is ContentStatus.SCHEDULED else st.none() | dates)
     return ContentPack(
         id=draw(st.uuids()),
         advisor_id=draw(st.none() | st.uuids()),
         topic=draw(st.sampled_from(["sip_basics", "tax_saving", "market_update", "diwali"])),
         type=draw(st.sampled_from(ContentType)),
         variants={lang: draw(content_variants()) for lang in langs},
-        status=status if status is not None else draw(st.sampled_from(ContentStatus)),
+        status=status,
         version=draw(st.integers(min_value=1, max_value=50)),
-        scheduled_date=draw(st.none() | st.dates(dt.date(2024, 1, 1), dt.date(2035, 12, 31))),
+        scheduled_date=scheduled_date,
         created_at=draw(aware_datetimes()),
     )
 

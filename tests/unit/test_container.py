@@ -1,0 +1,60 @@
+"""The composition root: providers can be overridden with fakes, no monkeypatching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from dependency_injector import providers
+
+from projectone.container import build_container, resolve, shutdown
+from projectone.services import MorningService
+from projectone.settings import Settings
+from projectone.testing.demo_data import demo_advisors, demo_packs
+from projectone.testing.fakes import (
+    FakeWhatsAppSender,
+    InMemoryUnitOfWorkFactory,
+    ManualClock,
+    SequentialIds,
+)
+
+DAY = dt.date(2026, 11, 23)
+
+
+async def test_a_container_with_fakes_runs_a_morning_without_database_or_network(
+    tmp_path: Path,
+) -> None:
+    # The database URL points nowhere usable: overriding the unit of work must keep the
+    # engine resource from ever being started.
+    container = build_container(Settings(database_url=f"sqlite:///{tmp_path}/never.db"))
+    uow = InMemoryUnitOfWorkFactory()
+    sender = FakeWhatsAppSender()
+    clock = ManualClock(dt.datetime(2026, 11, 23, 0, 30, tzinfo=dt.UTC))
+    ids = SequentialIds()
+    container.uow_factory.override(providers.Object(uow))
+    container.whatsapp.override(providers.Object(sender))
+    container.clock.override(providers.Object(clock))
+    container.ids.override(providers.Object(ids))
+    try:
+        catalog = await resolve(container.catalog)
+        advisors = demo_advisors(5, ids=ids, now=clock.now())
+        await catalog.register(advisors, demo_packs(advisors, DAY, ids=ids, now=clock.now()))
+        morning = await resolve(container.morning)
+        assert isinstance(morning, MorningService)
+        await morning.plan_morning(DAY)
+        clock.advance(dt.timedelta(hours=2))
+        result = await morning.dispatch_due(clock.now())
+    finally:
+        await shutdown(container)
+    assert result.sent == len(sender.sent) == 5
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_settings_reach_the_services() -> None:
+    container = build_container(Settings())
+    container.uow_factory.override(providers.Object(InMemoryUnitOfWorkFactory()))
+    container.whatsapp.override(providers.Object(FakeWhatsAppSender()))
+    morning = container.morning()
+    assert isinstance(morning, MorningService)
+    assert morning.batch_size == Settings().dispatch.batch_size
+    assert morning.concurrency == Settings().dispatch.concurrency
