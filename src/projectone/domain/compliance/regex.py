@@ -1,0 +1,137 @@
+"""Guarded regular expressions for ``MATCHES(field, 'regex')`` (DESIGN.md §3.2).
+
+Rule authors write patterns and advisors write the text they run on: a backtracking engine
+(Python's :mod:`re`) can take exponential time on a pattern like ``(a+)+$``, which would let one
+post stall compliance checks. Patterns are therefore compiled with RE2 (``google-re2``), which
+matches in time linear in the text, and rejects the features that need backtracking
+(backreferences, look-around) at load time with a :class:`RegexError`.
+
+Matching runs on the normalised text (case-folded, Devanagari digits as ASCII, whitespace
+collapsed — see :mod:`projectone.domain.compliance.text`) and is case-insensitive, so
+``INA\\d{9}`` finds ``ina000012345``. Spans are ``str`` indices into that text (the RE2 wrapper
+works on UTF-8 bytes and converts back; tests pin this with Devanagari text).
+
+Syntax notes for rule authors (RE2, not Python): ``\\d``, ``\\w`` and ``\\b`` are ASCII-only
+(use ``\\p{L}``, ``\\p{Devanagari}`` for scripts; prefer ``CONTAINS`` for words); ``\\Z`` is
+written ``\\z``; the pattern is not case-folded, so a literal ``ß`` never matches (the text
+holds ``ss``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import re2  # type: ignore[import-untyped]
+
+from projectone.domain.compliance.text import replace_lone_surrogates
+from projectone.domain.errors import ValidationError
+
+__all__ = ["GuardedRegex", "RegexError", "compile_guarded"]
+
+# RE2's own ceiling on the memory of one compiled program; bigger patterns are rejected.
+_MAX_MEM = 8 << 20
+
+
+class RegexError(ValidationError):
+    """A ``MATCHES`` pattern RE2 cannot compile: bad syntax or an unsupported feature.
+
+    A :class:`~projectone.domain.errors.ValidationError` on the field ``"MATCHES pattern"`` (the
+    pattern is a value a rule author supplied), so callers that report validation errors
+    report this one too; ``pattern`` and ``message`` carry the details.
+    """
+
+    def __init__(self, pattern: str, message: str) -> None:
+        self.pattern = pattern
+        self.message = message
+        super().__init__("MATCHES pattern", pattern, message)
+
+
+class _Match(Protocol):
+    def span(self) -> tuple[int, int]: ...
+
+
+class _Compiled(Protocol):
+    def finditer(self, text: str) -> Iterator[_Match]: ...
+
+    def search(self, text: str) -> _Match | None: ...
+
+
+class GuardedRegex:
+    """A compiled, linear-time, case-insensitive pattern. Build with :func:`compile_guarded`."""
+
+    __slots__ = ("_compiled", "_pattern")
+
+    def __init__(self, pattern: str, compiled: _Compiled) -> None:
+        self._pattern = pattern
+        self._compiled = compiled
+
+    @property
+    def pattern(self) -> str:
+        """The pattern as the rule author wrote it."""
+        return self._pattern
+
+    def finditer(self, normalized_text: str) -> list[tuple[int, int]]:
+        """The ``(start, end)`` of each non-overlapping match, left to right, in ``str`` indices.
+
+        Like :func:`re.finditer`, a pattern that can match the empty string reports empty spans.
+        Never raises on any ``str``.
+        """
+        text = replace_lone_surrogates(normalized_text)
+        return [m.span() for m in self._compiled.finditer(text)]
+
+    def search(self, normalized_text: str) -> tuple[int, int] | None:
+        """The span of the first match, or ``None``; never raises on any ``str``."""
+        m = self._compiled.search(replace_lone_surrogates(normalized_text))
+        return None if m is None else m.span()
+
+    def __repr__(self) -> str:
+        return f"GuardedRegex({self._pattern!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GuardedRegex) and other._pattern == self._pattern
+
+    def __hash__(self) -> int:
+        return hash(self._pattern)
+
+
+_HINTS = (
+    ("(?=", "look-ahead is not supported (RE2 matches in linear time)"),
+    ("(?!", "look-ahead is not supported (RE2 matches in linear time)"),
+    ("(?<", "look-behind is not supported (RE2 matches in linear time)"),
+    ("invalid escape sequence: \\Z", "write \\z for the end of the text"),
+)
+
+
+def _explain(exc: Exception) -> str:
+    """RE2's message as text (the binding hands it over as bytes), with a hint where useful."""
+    raw = exc.args[0] if exc.args else "invalid pattern"
+    message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if message.startswith("invalid escape sequence: \\") and message[-1:].isdigit():
+        return f"{message}: backreferences are not supported (RE2 matches in linear time)"
+    for needle, hint in _HINTS:
+        if needle in message:
+            return f"{message}: {hint}"
+    return message
+
+
+def compile_guarded(pattern: str) -> GuardedRegex:
+    """Compile ``pattern`` with RE2, case-insensitively.
+
+    Raises :class:`RegexError` when RE2 rejects it: syntax errors, backreferences, look-around,
+    possessive quantifiers, repetition counts over 1000, programs over RE2's memory budget,
+    patterns that are not valid Unicode (lone surrogates).
+    """
+    if not isinstance(pattern, str):
+        raise RegexError(repr(pattern), "a pattern must be a string")
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would print rejected patterns to stderr
+    options.max_mem = _MAX_MEM
+    try:
+        compiled: _Compiled = re2.compile(pattern, options)
+    except re2.error as exc:
+        raise RegexError(pattern, _explain(exc)) from None
+    except UnicodeEncodeError:
+        raise RegexError(pattern, "the pattern is not valid Unicode") from None
+    return GuardedRegex(pattern, compiled)
