@@ -22,9 +22,11 @@ from dependency_injector import providers
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from projectone import __version__
 from projectone.adapters.clock import SimulatedClock
+from projectone.adapters.rulebook_files import default_rulebook, load_rulebook
 from projectone.adapters.sqlalchemy import (
     SchemaOutdatedError,
     create_engine,
@@ -33,14 +35,18 @@ from projectone.adapters.sqlalchemy import (
     upgrade,
 )
 from projectone.container import Container, build_container, resolve, shutdown
+from projectone.domain.compliance import RuleError, Subject, Verdict
+from projectone.domain.content import ContentVariant
 from projectone.domain.errors import (
     ConfigurationError,
     ProjectOneError,
     UnavailableError,
     ValidationError,
 )
+from projectone.domain.language import Language
 from projectone.domain.sla import SlaSummary
 from projectone.domain.timezone import IST, local_to_utc
+from projectone.services.compliance import ComplianceResult, ComplianceService
 from projectone.services.morning import SendOutcome
 from projectone.settings import Settings, WhatsAppSettings, load_settings
 from projectone.testing.demo_data import demo_advisors, demo_packs
@@ -118,6 +124,31 @@ def _parser() -> _Parser:
     sla.add_argument("--date", type=_date, help="default: today, IST")
     sla.add_argument("--json", action="store_true")
     db_option(sla)
+
+    check = commands.add_parser(
+        "check",
+        help="check a post against the compliance rules",
+        description="Check a plain-text post or a JSON content pack. Exit code: 0 pass, "
+        "1 review, 2 block, 64 usage error, 65 unreadable input or invalid rulebook.",
+    )
+    check.add_argument("file", metavar="FILE", help="the post, or - for standard input")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--rulebook", metavar="FILE", help="default: the SEBI/AMFI rulebook")
+    check.add_argument("--advisor-type", choices=["RIA", "MFD"], default="MFD", help="default: MFD")
+    check.add_argument("--name", default="", help="the advisor's name")
+    check.add_argument("--reg-no", default="", help="the advisor's registration number")
+    check.add_argument(
+        "--language",
+        choices=["en", "hi", "mr"],
+        help="language of a plain-text post (default: Devanagari → hi, else en)",
+    )
+
+    rules = commands.add_parser("rules", help="rulebooks")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    lint = rules_commands.add_parser(
+        "lint", help="check a rulebook; print FILE:LINE:COL: message per problem"
+    )
+    lint.add_argument("file", metavar="FILE")
 
     demo = commands.add_parser("demo", help="a full simulated morning on loopback")
     demo.add_argument(
@@ -317,6 +348,131 @@ async def _demo_run(
     return 0
 
 
+async def _check(args: argparse.Namespace, out: Console) -> int:
+    rulebook = load_rulebook(args.rulebook) if args.rulebook else default_rulebook()
+    data = _read_input(args.file)
+    subjects, plain = _subjects(data, args)
+    result = await ComplianceService(rulebook).check_subjects(subjects)
+    if args.json:
+        doc = result.as_dict()
+        doc["fixed_text"] = (
+            next(iter(result.fixed.values())).get("text")
+            if plain
+            else {lang.value: s.get("text") for lang, s in result.fixed.items()}
+        )
+        out.print(
+            json.dumps(doc, ensure_ascii=False), soft_wrap=True, highlight=False, markup=False
+        )
+    else:
+        _print_check(out, result, plain)
+    return {Verdict.PASS: 0, Verdict.REVIEW: 1, Verdict.BLOCK: 2}[result.verdict]
+
+
+def _read_input(name: str) -> str:
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise ValidationError("FILE", name, f"cannot read it: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("FILE", name, f"not valid UTF-8 (byte {exc.start})") from None
+
+
+def _subjects(data: str, args: argparse.Namespace) -> tuple[dict[Language, Subject], bool]:
+    advisor = {
+        "advisor_type": args.advisor_type,
+        "advisor_name": args.name,
+        "advisor_reg_no": args.reg_no,
+    }
+    stripped = data.lstrip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                "FILE",
+                args.file,
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            ) from None
+        variants = doc.get("variants", doc) if isinstance(doc, dict) else None
+        if not isinstance(variants, dict) or not variants:
+            raise ValidationError(
+                "FILE",
+                args.file,
+                "a content pack is an object of language: {title, body, cta, disclaimer}",
+            )
+        subjects = {}
+        for code, raw in variants.items():
+            language = to_language(code)
+            if not isinstance(raw, dict):
+                raise ValidationError(f"variants.{code}", raw, "must be an object")
+            try:
+                variant = ContentVariant(**raw)
+            except TypeError as exc:
+                raise ValidationError(f"variants.{code}", raw, str(exc)) from None
+            subjects[language] = Subject.of(
+                title=variant.title,
+                body=variant.body,
+                cta=variant.cta,
+                disclaimer=variant.disclaimer,
+                language=language.value,
+                content_type=str(doc.get("type", "")),
+                content_topic=str(doc.get("topic", "")),
+                **advisor,
+            )
+        return subjects, False
+    if not data.strip():
+        raise ValidationError("FILE", args.file, "the post is empty")
+    language = Language(args.language) if args.language else _guess_language(data)
+    return {language: Subject.of(body=data, language=language.value, **advisor)}, True
+
+
+def to_language(code: object) -> Language:
+    try:
+        return Language(str(code))
+    except ValueError:
+        raise ValidationError("variants", code, "languages are en, hi and mr") from None
+
+
+def _guess_language(text: str) -> Language:
+    # Hindi and Marathi share the script; without --language, Devanagari reads as Hindi.
+    return Language.HI if any("\u0900" <= c <= "\u097f" for c in text) else Language.EN
+
+
+def _print_check(out: Console, result: ComplianceResult, plain: bool) -> None:
+    colour = {Verdict.PASS: "green", Verdict.REVIEW: "yellow", Verdict.BLOCK: "red"}
+    out.print(
+        f"[bold {colour[result.verdict]}]{result.verdict.value.upper()}[/] "
+        f"risk {result.risk_score}/100 (rulebook {result.rulebook_version})"
+    )
+    for v in result.violations:
+        where = f" at {v.start}-{v.end}" if v.start is not None else ""
+        out.print(Text(f"  [{v.severity.value}] {v.rule_id} ({v.language}){where}: {v.message}"))
+        if v.excerpt:
+            out.print(Text(f"      found: {v.excerpt!r}"))
+        if v.suggestion:
+            out.print(Text(f"      fix: {v.suggestion}"))
+    if result.applied_fixes:
+        out.print(
+            f"after automatic fixes ({', '.join(result.applied_fixes)}): "
+            f"{result.fixed_verdict.value.upper()} risk {result.fixed_risk_score}/100"
+        )
+        for language, subject in result.fixed.items():
+            label = "" if plain else f"[{language.value}] "
+            out.print(Text(label + subject.get("text")))
+
+
+async def _rules_lint(args: argparse.Namespace, out: Console) -> int:
+    try:
+        load_rulebook(args.file)
+    except RuleError as exc:
+        for problem in exc.problems:
+            print(problem.format(args.file))
+        return EX_DATAERR
+    return 0
+
+
 # --- output -------------------------------------------------------------------------------
 
 
@@ -359,6 +515,8 @@ def _summary_table(date: dt.date, s: SlaSummary) -> Table:
 
 
 def _exit_code(exc: ProjectOneError) -> int:
+    if isinstance(exc, RuleError):
+        return EX_DATAERR
     if isinstance(exc, UnavailableError):
         return EX_UNAVAILABLE
     if isinstance(exc, ConfigurationError | SchemaOutdatedError):
@@ -383,6 +541,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dispatch": lambda: _dispatch(args, out),
         "report": lambda: _report_sla(args, out),
         "demo": lambda: _demo(args, out, err),
+        "check": lambda: _check(args, out),
+        "rules": lambda: _rules_lint(args, out),
     }
     try:
         return asyncio.run(_run(handlers[args.command]))

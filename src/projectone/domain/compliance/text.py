@@ -8,7 +8,8 @@ together with, for every normalised character, the range of original characters 
 The steps, in order:
 
 1. Unicode NFC. A run that NFC rewrites (``"e\\u0301"`` → ``"é"``) becomes one *unit*: every
-   character it produces maps back to the whole run. Runs NFC leaves alone map char by char.
+   character it produces maps back to the whole run (when NFC only reorders the marks after a
+   character, that character keeps its own exact unit). Runs NFC leaves alone map char by char.
 2. Full case folding (:meth:`str.casefold`), which may lengthen text (``"ß"`` → ``"ss"``); every
    character of an expansion maps back to the character it came from.
 3. Devanagari digits ``०``–``९`` read as ASCII ``0``–``9`` (so ``"१५%"`` matches ``"15%"`` and
@@ -146,12 +147,22 @@ def _nfc_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] | Non
         if composed == piece:
             starts.extend(range(seg, i))
             ends.extend(range(seg + 1, i + 1))
+        elif i - seg > 1 and composed[:1] == piece[:1] and composed[1:] == _nfc(piece[1:]):
+            # Only the marks after the first character were reordered: keep that one exact.
+            starts.append(seg)
+            ends.append(seg + 1)
+            starts.extend([seg + 1] * (len(composed) - 1))
+            ends.extend([i] * (len(composed) - 1))
         else:
             starts.extend([seg] * len(composed))
             ends.extend([i] * len(composed))
         out.append(composed)
         seg = i
     return "".join(out), starts, ends
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _starts_segment(text: str, seg: int, i: int) -> bool:

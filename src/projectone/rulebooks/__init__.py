@@ -1,0 +1,1 @@
+"""Rulebooks shipped with projectone: TOML files read through importlib.resources."""

@@ -1,0 +1,192 @@
+"""Normalisation for matching (DESIGN.md §3.2) and its map back to the original text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from projectone.domain.compliance.text import (
+    ZERO_WIDTH,
+    NormalizedText,
+    is_word_char,
+    normalize,
+    normalize_phrase,
+)
+
+# Any character at all, lone surrogates included (st.characters() leaves them out by default).
+ANY_CHAR = st.one_of(st.characters(), st.characters(categories=["Cs"]))
+ANY_TEXT = st.text(ANY_CHAR)
+# Text that exercises every step: case, ß (expands when folded), combining marks that NFC
+# composes, Devanagari with matras, virama and digits, whitespace and zero-width characters.
+RICH_ALPHABET = (
+    "aAbBeEsS\u00df\u0301\u0308"  # a A b B e E s S ß, combining acute and diaeresis
+    "गारंटीहमनह\u093f\u094d\u093c\u0902"  # Devanagari letters, matras, virama, nukta, anusvara
+    "०१५9 \t\n.,!%-"
+    "\u200b\u200d\ufeff\u00a0"
+)
+RICH_TEXT = st.text(st.sampled_from(RICH_ALPHABET), max_size=40)
+
+
+def test_case_whitespace_and_zero_width_are_normalised() -> None:
+    assert normalize("  Guaranteed\u200b \t RETURNS\n").text == "guaranteed returns"
+    assert normalize("gua\u200branteed").text == "guaranteed"
+    assert normalize("a\u00a0b").text == "a b"  # no-break space is whitespace
+
+
+def test_casefold_expansions_keep_the_map() -> None:
+    nt = normalize("Straße")
+    assert nt.text == "strasse"
+    assert nt.original_text(4, 6) == "ß"
+    assert nt.original_text(4, 5) == "ß"  # half of an expansion widens to the whole character
+
+
+def test_devanagari_digits_read_as_ascii() -> None:
+    nt = normalize("रिटर्न १५% तक")
+    assert nt.text == "रिटर्न 15% तक"
+    start = nt.text.index("15%")
+    assert nt.original_text(start, start + 3) == "१५%"
+
+
+def test_nfc_composes_and_maps_back_to_the_decomposed_original() -> None:
+    original = "Cafe\u0301 best"
+    nt = normalize(original)
+    assert nt.text == "café best"
+    assert nt.original_text(0, 4) == "Cafe\u0301"
+    assert nt.original_span(5, 9) == (6, 10)
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    original = "  Get   GUARANTEED\u200b returns!"
+    nt = normalize(original)
+    start = nt.text.index("guaranteed returns")
+    o_start, o_end = nt.original_span(start, start + len("guaranteed returns"))
+    assert original[o_start:o_end] == "GUARANTEED\u200b returns"
+
+
+def test_empty_and_blank_text() -> None:
+    for blank in ("", "   ", "\u200b\u200c", "\n\t"):
+        nt = normalize(blank)
+        assert nt.text == ""
+        assert nt.origin == (0,)
+        assert nt.original_span(0, 0) == (0, 0)
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    nt = normalize("a\udc80b")
+    assert nt.text == "a\ufffdb"
+    assert nt.original_text(1, 2) == "\udc80"
+
+
+def test_original_span_clamps_out_of_range_bounds() -> None:
+    nt = normalize("abc")
+    assert nt.original_span(-5, 99) == (0, 3)
+    assert nt.original_span(2, 1) == (2, 2)
+
+
+def test_normalize_phrase_is_the_text_of_normalize() -> None:
+    assert normalize_phrase("  Subject To\u200b MARKET risks ") == "subject to market risks"
+    assert normalize_phrase("\u200b ") == ""
+
+
+@pytest.mark.parametrize(
+    ("char", "expected"),
+    [
+        ("a", True),
+        ("Z", True),
+        ("7", True),
+        ("५", True),
+        ("ग", True),
+        ("\u093e", True),  # ा vowel sign aa (Mc)
+        ("\u093f", True),  # ि vowel sign i (Mc)
+        ("\u0947", True),  # े vowel sign e (Mn)
+        ("\u094d", True),  # ् virama (Mn)
+        ("\u093c", True),  # ़ nukta (Mn)
+        ("\u0902", True),  # ं anusvara (Mn)
+        ("\u0301", True),  # combining acute (Mn)
+        ("_", False),
+        ("-", False),
+        (" ", False),
+        ("%", False),
+        ("।", False),
+        ("\u200d", False),
+    ],
+)
+def test_word_characters(char: str, expected: bool) -> None:
+    assert is_word_char(char) is expected
+
+
+def _check_invariants(original: str, nt: NormalizedText) -> None:
+    text = nt.text
+    assert nt.original == original
+    assert len(nt.origin) == len(text) + 1
+    assert len(nt.origin_end) == len(text)
+    assert all(a <= b for a, b in zip(nt.origin, nt.origin[1:], strict=False))
+    assert all(a <= b for a, b in zip(nt.origin_end, nt.origin_end[1:], strict=False))
+    for i in range(len(text)):
+        assert 0 <= nt.origin[i] < nt.origin_end[i] <= len(original)
+    assert nt.origin[-1] == (nt.origin_end[-1] if text else 0)
+    assert text == text.strip(" ")
+    assert "  " not in text
+    assert not any(c.isspace() and c != " " for c in text)
+    assert not ZERO_WIDTH & set(text)
+    assert not any("\u0966" <= c <= "\u096f" for c in text)
+    assert not any("\ud800" <= c <= "\udfff" for c in text)
+
+
+@given(ANY_TEXT)
+def test_normalize_never_raises_and_keeps_its_invariants(original: str) -> None:
+    _check_invariants(original, normalize(original))
+
+
+@given(RICH_TEXT)
+def test_invariants_on_text_that_exercises_every_step(original: str) -> None:
+    _check_invariants(original, normalize(original))
+
+
+@given(ANY_TEXT)
+def test_normalize_is_idempotent(original: str) -> None:
+    once = normalize(original).text
+    assert normalize(once).text == once
+
+
+@given(RICH_TEXT)
+def test_canonically_equivalent_texts_normalise_alike(original: str) -> None:
+    nfd = unicodedata.normalize("NFD", original)
+    assert normalize(nfd).text == normalize(original).text
+
+
+@given(st.text(st.sampled_from("abcxyzßगारंटीहमी ."), max_size=30))
+def test_case_does_not_matter(original: str) -> None:
+    assert normalize(original.upper()).text == normalize(original).text
+
+
+@given(RICH_TEXT, st.data())
+def test_word_aligned_slices_map_back_to_text_that_normalises_to_them(
+    original: str, data: st.DataObject
+) -> None:
+    nt = normalize(original)
+    text = nt.text
+    assume(text)
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    piece = text[start:end]
+    # What a phrase match looks like: no edge spaces, whole words at both ends.
+    assume(piece == piece.strip(" "))
+    assume(start == 0 or not (is_word_char(text[start - 1]) and is_word_char(text[start])))
+    assume(end == len(text) or not (is_word_char(text[end - 1]) and is_word_char(text[end])))
+    assert normalize(nt.original_text(start, end)).text == piece
+
+
+@given(ANY_TEXT, st.data())
+def test_any_slice_maps_back_to_text_that_covers_it(original: str, data: st.DataObject) -> None:
+    nt = normalize(original)
+    start = data.draw(st.integers(0, len(nt.text)))
+    end = data.draw(st.integers(start, len(nt.text)))
+    o_start, o_end = nt.original_span(start, end)
+    assert 0 <= o_start <= o_end <= len(original)
+    if end > start:
+        assert o_start == nt.origin[start]
+        assert o_end == nt.origin_end[end - 1]
