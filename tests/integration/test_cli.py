@@ -123,3 +123,144 @@ def test_postgresql_is_migrated_only_by_db_upgrade(postgres_url: str) -> None:
     doc = last_json(demo.stdout)
     assert doc["planned"] == 30
     assert doc["sent"] == 30
+
+
+# -- projectone check / rules lint ------------------------------------------------------------
+
+MF_WARNING = (
+    "Mutual Fund investments are subject to market risks, read all scheme related documents "
+    "carefully."
+)
+COMPLIANT = (
+    f"Start a SIP and stay invested through ups and downs. {MF_WARNING} "
+    "Priya Sharma, AMFI-registered Mutual Fund Distributor, ARN-12345."
+)
+MFD = ("--advisor-type", "MFD", "--name", "Priya Sharma", "--reg-no", "ARN-12345")
+
+
+def check(tmp_path: Path, text: str | bytes, *args: str) -> subprocess.CompletedProcess[str]:
+    post = tmp_path / "post.txt"
+    if isinstance(text, str):
+        post.write_text(text, encoding="utf-8")
+    else:
+        post.write_bytes(text)
+    return run("check", *args, str(post))
+
+
+def test_a_compliant_post_passes_with_exit_code_0(tmp_path: Path) -> None:
+    result = check(tmp_path, COMPLIANT, *MFD, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "pass"
+    assert doc["rulebook_version"]
+    assert {"verdict", "risk_score", "violations", "fixed_text"} <= set(doc)
+
+
+def test_a_promise_blocks_with_exit_code_2_and_its_offsets(tmp_path: Path) -> None:
+    text = f"Earn guaranteed returns with us! {COMPLIANT}"
+    result = check(tmp_path, text, *MFD, "--json")
+    assert result.returncode == 2
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "block"
+    (promise,) = [v for v in doc["violations"] if v["rule_id"].startswith("PROMISE")]
+    assert text[promise["start"] : promise["end"]].lower().startswith("guaranteed")
+    assert {"rule_id", "severity", "category", "message", "start", "end"} <= set(promise)
+    assert "guaranteed returns" not in doc["fixed_text"].lower()
+
+
+def test_human_output_lists_each_violation_with_its_excerpt(tmp_path: Path) -> None:
+    result = check(tmp_path, f"गारंटीड रिटर्न पाएं! {COMPLIANT}", *MFD)
+    assert result.returncode == 2
+    assert "BLOCK" in result.stdout
+    assert "[critical]" in result.stdout
+    assert "गारंटीड रिटर्न" in result.stdout
+
+
+def test_a_json_content_pack_is_checked_per_language(tmp_path: Path) -> None:
+    pack = {
+        "variants": {
+            "en": {"title": "SIP", "body": COMPLIANT},
+            "hi": {"title": "SIP", "body": "पक्का मुनाफा, गारंटीड रिटर्न!"},
+        }
+    }
+    result = check(tmp_path, json.dumps(pack, ensure_ascii=False), *MFD, "--json")
+    assert result.returncode == 2
+    doc = json.loads(result.stdout)
+    assert {v["language"] for v in doc["violations"]} >= {"hi"}
+    assert set(doc["fixed_text"]) == {"en", "hi"}
+
+
+def test_standard_input_is_read_with_a_dash() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "projectone", "check", *MFD, "--json", "-"],
+        input=COMPLIANT,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xff\xfe not utf-8", "not valid UTF-8"),
+        ('{"variants": {"fr": {"title": "t", "body": "b"}}}', "languages are en, hi and mr"),
+        ('{"variants": {"en": {"title": "", "body": "b"}}}', "title"),
+        ("{ not json", "not valid JSON"),
+        ("   ", "empty"),
+    ],
+)
+def test_unreadable_input_exits_65_with_one_line(
+    tmp_path: Path, content: str | bytes, reason: str
+) -> None:
+    result = check(tmp_path, content)
+    assert result.returncode == 65
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert reason in result.stderr
+
+
+def test_a_missing_file_and_bad_options_are_usage_or_input_errors(tmp_path: Path) -> None:
+    assert run("check", str(tmp_path / "nope.txt")).returncode == 65
+    assert run("check", "--advisor-type", "XYZ", "-").returncode == 64
+    assert run("check").returncode == 64
+
+
+BAD_RULEBOOK = """\
+[rulebook]
+version = "x"
+
+[[rules]]
+id = "A"
+name = "a"
+category = "platform_policy"
+severity = "info"
+when = "CONTAINS(txt, 'x')"
+message = "m"
+"""
+
+
+def test_rules_lint_prints_file_line_column_per_problem(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(BAD_RULEBOOK, encoding="utf-8")
+    result = run("rules", "lint", str(path))
+    assert result.returncode == 65
+    assert (
+        result.stdout.strip() == f"{path}:9:18: [A] unknown field 'txt'; fields are: "
+        "text, title, body, cta, disclaimer, language, advisor.type, advisor.sebi_reg_no, "
+        "advisor.name, content.type, content.topic"
+    )
+    # A broken rulebook given to check is an input error too.
+    assert check(tmp_path, COMPLIANT, "--rulebook", str(path)).returncode == 65
+
+
+def test_rules_lint_is_silent_on_the_default_rulebook() -> None:
+    import projectone.rulebooks
+    from projectone.adapters.rulebook_files import DEFAULT_RULEBOOK
+
+    path = Path(projectone.rulebooks.__file__).parent / DEFAULT_RULEBOOK
+    result = run("rules", "lint", str(path))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

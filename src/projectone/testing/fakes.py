@@ -19,7 +19,7 @@ from typing import Self, TypeVar
 import attrs
 
 from projectone.domain.advisor import Advisor
-from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import (
     ConflictError,
@@ -29,6 +29,8 @@ from projectone.domain.errors import (
     UnavailableError,
     ValidationError,
 )
+from projectone.domain.language import Language
+from projectone.ports.ai import AiFinding, ReviewResult
 from projectone.ports.messaging import OutboundText, SendReceipt
 from projectone.ports.repositories import (
     AdvisorRepository,
@@ -37,6 +39,7 @@ from projectone.ports.repositories import (
 )
 
 __all__ = [
+    "FakeComplianceReviewer",
     "FakeWhatsAppSender",
     "FixedClock",
     "InMemoryAdvisorRepository",
@@ -545,3 +548,29 @@ class FakeWhatsAppSender:
         )
         self.receipts.append(receipt)
         return receipt
+
+
+# -- AI reviewer ---------------------------------------------------------------------------------
+
+
+class FakeComplianceReviewer:
+    """A ``ComplianceReviewer`` that answers with the findings it was given.
+
+    ``unavailable = True`` makes every review raise ``UnavailableError``; ``reviewed`` records
+    the (language, variant) pairs it was asked about.
+    """
+
+    name = "fake-reviewer"
+
+    def __init__(self, findings: Iterable[AiFinding] = ()) -> None:
+        self.findings = tuple(findings)
+        self.unavailable = False
+        self.reviewed: list[tuple[Language, ContentVariant]] = []
+
+    async def review(
+        self, variant: ContentVariant, language: Language, advisor: Advisor
+    ) -> ReviewResult:
+        if self.unavailable:
+            raise UnavailableError("compliance reviewer (fake)", "simulated outage")
+        self.reviewed.append((language, variant))
+        return ReviewResult(reviewer=self.name, findings=self.findings)

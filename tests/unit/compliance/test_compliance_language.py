@@ -35,8 +35,10 @@ _names = st.from_regex(r"[a-z][a-z0-9_]{0,6}(\.[a-z][a-z0-9_]{0,6})?", fullmatch
 _atoms: st.SearchStrategy[Expr] = st.one_of(
     st.builds(StringLit, st.text(max_size=12)),
     st.builds(NumberLit, st.integers(min_value=0, max_value=10**9)),
-    st.builds(NumberLit, st.floats(min_value=0, max_value=1e6, allow_nan=False).filter(
-        lambda f: f != int(f))),
+    st.builds(
+        NumberLit,
+        st.floats(min_value=0, max_value=1e6, allow_nan=False).filter(lambda f: f != int(f)),
+    ),
     st.builds(BoolLit, st.booleans()),
     st.builds(FieldRef, _names),
 )
@@ -99,7 +101,7 @@ def test_a_syntax_error_names_line_column_and_shows_a_caret(
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == (line, column)
     assert message in problem.message
-    text, caret = problem.excerpt.split("\n")
+    _, caret = problem.excerpt.split("\n")
     assert caret == " " * (column - 1) + "^"
 
 
@@ -144,8 +146,26 @@ def test_every_declared_field_and_function_type_checks() -> None:
 
 # -- evaluation ------------------------------------------------------------------------------------
 
-_WORDS = ["guaranteed", "returns", "risk", "free", "सुरक्षित", "गारंटी", "रिटर्न", "हमी",
-          "परतावा", "market", "not", "no", "नहीं", "नाही", "बिना", "in", "way", "sip"]
+_WORDS = [
+    "guaranteed",
+    "returns",
+    "risk",
+    "free",
+    "सुरक्षित",
+    "गारंटी",
+    "रिटर्न",
+    "हमी",
+    "परतावा",
+    "market",
+    "not",
+    "no",
+    "नहीं",
+    "नाही",
+    "बिना",
+    "in",
+    "way",
+    "sip",
+]
 _GLUE = [" ", " ", " ", ", ", ". ", "! ", "\n", " । ", "\u200b", "  "]
 
 
@@ -171,27 +191,36 @@ def conditions(draw: st.DrawFn, depth: int = 0) -> str:
     field = draw(st.sampled_from(["text", "title", "body"]))
     leaf = st.one_of(
         st.builds(lambda p: f"CONTAINS({field}, {_quote(p)})", _phrases),
-        st.builds(lambda ps: f"CONTAINS({field}, [{', '.join(map(_quote, ps))}])",
-                  st.lists(_phrases, min_size=1, max_size=3)),
-        st.builds(lambda ps: f"CONTAINS_ALL({field}, [{', '.join(map(_quote, ps))}])",
-                  st.lists(_phrases, min_size=1, max_size=3)),
+        st.builds(
+            lambda ps: f"CONTAINS({field}, [{', '.join(map(_quote, ps))}])",
+            st.lists(_phrases, min_size=1, max_size=3),
+        ),
+        st.builds(
+            lambda ps: f"CONTAINS_ALL({field}, [{', '.join(map(_quote, ps))}])",
+            st.lists(_phrases, min_size=1, max_size=3),
+        ),
         st.builds(lambda p: f"AFFIRMS({field}, {_quote(p)})", _phrases),
-        st.builds(lambda p, n: f"COUNT({field}, {_quote(p)}) >= {n}", _phrases,
-                  st.integers(0, 3)),
-        st.builds(lambda a, b, n: f"NEAR({field}, {_quote(a)}, {_quote(b)}, {n})",
-                  _phrases, _phrases, st.integers(0, 6)),
-        st.builds(lambda w: f"MATCHES({field}, {_quote(w + '[a-z]*')})",
-                  st.sampled_from(["gua", "ret", "ris"])),
+        st.builds(lambda p, n: f"COUNT({field}, {_quote(p)}) >= {n}", _phrases, st.integers(0, 3)),
+        st.builds(
+            lambda a, b, n: f"NEAR({field}, {_quote(a)}, {_quote(b)}, {n})",
+            _phrases,
+            _phrases,
+            st.integers(0, 6),
+        ),
+        st.builds(
+            lambda w: f"MATCHES({field}, {_quote(w + '[a-z]*')})",
+            st.sampled_from(["gua", "ret", "ris"]),
+        ),
         st.builds(lambda n: f"LENGTH({field}) > {n}", st.integers(0, 200)),
         st.builds(lambda n: f"WORDS({field}) <= {n}", st.integers(0, 20)),
         st.builds(lambda p: f"STARTS_WITH({field}, {_quote(p)})", _phrases),
         st.just("language IN ['en', 'mr']"),
     )
     if depth >= 2:
-        return draw(leaf)
+        return str(draw(leaf))
     kind = draw(st.sampled_from(["leaf", "leaf", "not", "and", "or"]))
     if kind == "leaf":
-        return draw(leaf)
+        return str(draw(leaf))
     if kind == "not":
         return f"NOT ({draw(conditions(depth + 1))})"
     op = kind.upper()
@@ -199,8 +228,12 @@ def conditions(draw: st.DrawFn, depth: int = 0) -> str:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(conditions(), min_size=1, max_size=6), texts(), texts(),
-       st.sampled_from(["en", "hi", "mr"]))
+@given(
+    st.lists(conditions(), min_size=1, max_size=6),
+    texts(),
+    texts(),
+    st.sampled_from(["en", "hi", "mr"]),
+)
 def test_the_compiled_evaluator_agrees_with_the_reference(
     sources: list[str], title: str, body: str, language: str
 ) -> None:
@@ -218,27 +251,30 @@ def test_the_compiled_evaluator_agrees_with_the_reference(
 @given(st.text(), st.text(), st.sampled_from(["en", "hi", "mr", "", "xx"]))
 def test_evaluation_never_raises_on_any_text(title: str, body: str, language: str) -> None:
     rules = {
-        "A": parse("AFFIRMS(text, ['guaranteed returns', 'गारंटी']) OR NEAR(text, 'risk', "
-                   "'free', 2)"),
+        "A": parse(
+            "AFFIRMS(text, ['guaranteed returns', 'गारंटी']) OR NEAR(text, 'risk', 'free', 2)"
+        ),
         "B": parse("MATCHES(text, '[0-9]+\\s*%') AND NOT CONTAINS_ALL(body, ['market', 'risk'])"),
         "C": parse("LENGTH(text) > 10 AND WORDS(title) < 3 OR ENDS_WITH(body, 'x')"),
     }
-    outcomes = CompiledRules(rules).evaluate(Subject.of(title=title, body=body,
-                                                        language=language))
+    outcomes = CompiledRules(rules).evaluate(Subject.of(title=title, body=body, language=language))
     assert set(outcomes) == set(rules)
     assert all(o.error is None for o in outcomes.values())
     for outcome in outcomes.values():
         for span in outcome.evidence:
-            source = {"text": Subject.of(title=title, body=body).get("text"), "title": title,
-                      "body": body}[span.field]
-            assert source[span.start:span.end] == span.excerpt
+            source = {
+                "text": Subject.of(title=title, body=body).get("text"),
+                "title": title,
+                "body": body,
+            }[span.field]
+            assert source[span.start : span.end] == span.excerpt
 
 
 def test_evidence_points_at_the_original_text() -> None:
     body = "Invest now for GUARANTEED\u200b   Returns!"
     rules = {"P": parse("AFFIRMS(body, 'guaranteed returns')")}
     (span,) = CompiledRules(rules).evaluate(Subject.of(body=body))["P"].evidence
-    assert body[span.start:span.end] == span.excerpt == "GUARANTEED\u200b   Returns"
+    assert body[span.start : span.end] == span.excerpt == "GUARANTEED\u200b   Returns"
 
 
 def test_string_comparisons_ignore_case_and_spacing() -> None:

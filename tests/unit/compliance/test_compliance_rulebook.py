@@ -57,7 +57,7 @@ message = "Add the standard warning."
 [rules.auto_fix]
 action = "append"
 field = "disclaimer"
-text = { en = "Mutual Fund investments are subject to market risks, read all scheme related documents carefully." }
+text = { en = "MF_WARNING" }
 
 [[rules]]
 id = "BODY"
@@ -79,7 +79,11 @@ requires_human = true
 effective_from = 2023-05-01
 when = "AFFIRMS(text, ['best', 'no. 1'])"
 message = "No superlatives."
-"""
+""".replace(
+    "MF_WARNING",
+    "Mutual Fund investments are subject to market risks, "
+    "read all scheme related documents carefully.",
+)
 
 
 def test_a_rulebook_loads_in_order_with_its_settings() -> None:
@@ -92,8 +96,11 @@ def test_a_rulebook_loads_in_order_with_its_settings() -> None:
 
 def test_a_promise_blocks_and_the_evidence_shows_where() -> None:
     rb = parse_rulebook(RULEBOOK)
-    report = rb.check(Subject.of(body="Earn Guaranteed Returns today. Subject to market risks.",
-                                 advisor_type="MFD"))
+    report = rb.check(
+        Subject.of(
+            body="Earn Guaranteed Returns today. Subject to market risks.", advisor_type="MFD"
+        )
+    )
     assert report.verdict is Verdict.BLOCK
     (violation,) = report.violations
     assert violation.rule_id == "PROMISE"
@@ -104,8 +111,10 @@ def test_a_promise_blocks_and_the_evidence_shows_where() -> None:
 
 def test_negated_promises_and_compliant_posts_pass() -> None:
     rb = parse_rulebook(RULEBOOK)
-    for body in ("Mutual funds do not offer guaranteed returns; they are subject to market "
-                 "risks.", "SIPs are subject to market risks and returns are not guaranteed."):
+    for body in (
+        "Mutual funds do not offer guaranteed returns; they are subject to market risks.",
+        "SIPs are subject to market risks and returns are not guaranteed.",
+    ):
         report = rb.check(Subject.of(body=body, advisor_type="MFD"))
         assert report.verdict is Verdict.PASS, report.violations
         assert report.risk_score == 0
@@ -176,13 +185,22 @@ message = "m"
         ("this is not toml", "not valid TOML"),
         ('[rulebook]\nname = "x"\n[[rules]]\nid="A"\n', "needs a version"),
         ('[rulebook]\nversion = "1"\n', "at least one [[rules]]"),
-        ('[rulebook]\nversion = "1"\n[scoring]\nreview_threshold = 80\nblock_threshold = 20\n'
-         '[[rules]]\nid="A"\nname="a"\ncategory="platform_policy"\nseverity="info"\n'
-         'when="TRUE"\nmessage="m"\n', "review_threshold <= block_threshold"),
-        ('[rulebook]\nversion = "1"\n[[rules]]\nid="A"\nname="a"\ncategory="platform_policy"\n'
-         'severity="info"\nwhen="TRUE"\nmessage="${nope}"\n', "unknown parameter ${nope}"),
-        ('[rulebook]\nversion = "1"\n[[rules]]\nid="a b"\nname="a"\ncategory="platform_policy"'
-         '\nseverity="info"\nwhen="TRUE"\nmessage="m"\nextra=1\n', "unknown key 'extra'"),
+        (
+            '[rulebook]\nversion = "1"\n[scoring]\nreview_threshold = 80\nblock_threshold = 20\n'
+            '[[rules]]\nid="A"\nname="a"\ncategory="platform_policy"\nseverity="info"\n'
+            'when="TRUE"\nmessage="m"\n',
+            "review_threshold <= block_threshold",
+        ),
+        (
+            '[rulebook]\nversion = "1"\n[[rules]]\nid="A"\nname="a"\ncategory="platform_policy"\n'
+            'severity="info"\nwhen="TRUE"\nmessage="${nope}"\n',
+            "unknown parameter ${nope}",
+        ),
+        (
+            '[rulebook]\nversion = "1"\n[[rules]]\nid="a b"\nname="a"\ncategory="platform_policy"'
+            '\nseverity="info"\nwhen="TRUE"\nmessage="m"\nextra=1\n',
+            "unknown key 'extra'",
+        ),
     ],
 )
 def test_malformed_rulebooks_are_rejected_whole(source: str, message: str) -> None:
@@ -192,17 +210,27 @@ def test_malformed_rulebooks_are_rejected_whole(source: str, message: str) -> No
 
 
 @given(st.lists(st.sampled_from(Severity)), st.sampled_from(Severity))
-def test_one_more_violation_never_lowers_the_risk(severities: list[Severity],
-                                                  extra: Severity) -> None:
+def test_one_more_violation_never_lowers_the_risk(
+    severities: list[Severity], extra: Severity
+) -> None:
     before = risk_score(severities)
     after = risk_score([*severities, extra])
     assert 0 <= before <= after <= 100
 
 
-_pieces = st.sampled_from([
-    "Earn guaranteed returns", "assured returns for all", "returns are not guaranteed",
-    "subject to market risks", "The best SIP", "Plan early.", "गारंटीड रिटर्न", " ", "\n",
-])
+_pieces = st.sampled_from(
+    [
+        "Earn guaranteed returns",
+        "assured returns for all",
+        "returns are not guaranteed",
+        "subject to market risks",
+        "The best SIP",
+        "Plan early.",
+        "गारंटीड रिटर्न",
+        " ",
+        "\n",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)

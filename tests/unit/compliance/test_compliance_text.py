@@ -190,3 +190,22 @@ def test_any_slice_maps_back_to_text_that_covers_it(original: str, data: st.Data
     if end > start:
         assert o_start == nt.origin[start]
         assert o_end == nt.origin_end[end - 1]
+
+
+def _obvious_normalisation(original: str) -> str:
+    """The same steps done the obvious, offset-free way."""
+    text = unicodedata.normalize("NFC", original).casefold()
+    text = text.translate({0x0966 + d: str(d) for d in range(10)})
+    text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    text = "".join(c for c in text if c not in ZERO_WIDTH)
+    return " ".join(text.split())
+
+
+@given(ANY_TEXT)
+def test_normalize_agrees_with_the_obvious_implementation(original: str) -> None:
+    assert normalize(original).text == _obvious_normalisation(original)
+
+
+@given(RICH_TEXT)
+def test_rich_text_agrees_with_the_obvious_implementation(original: str) -> None:
+    assert normalize(original).text == _obvious_normalisation(original)
