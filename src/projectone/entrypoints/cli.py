@@ -527,7 +527,7 @@ def _exit_code(exc: ProjectOneError) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
     try:
         args = _parser().parse_args(argv)

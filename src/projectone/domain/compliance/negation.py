@@ -155,6 +155,14 @@ def _is_boundary(text: str, i: int) -> bool:
     return c != " " and unicodedata.category(c) == "So"
 
 
+def _joins(text: str, i: int) -> bool:
+    """Whether ``text[i]`` sits inside a word: an apostrophe (can't), a digit separator (1,000)."""
+    c = text[i]
+    if c in _APOSTROPHES:
+        return is_word_char(text[i - 1]) and is_word_char(text[i + 1])
+    return c in _BETWEEN_DIGITS_OK and text[i - 1].isdigit() and text[i + 1].isdigit()
+
+
 def _token(raw: str) -> str:
     for apostrophe in _APOSTROPHES:
         raw = raw.replace(apostrophe, "'")
@@ -168,10 +176,7 @@ def _words_backward(text: str, start: int) -> Iterator[str]:
     while i >= lo:
         if is_word_char(text[i]):
             j = i
-            while j > lo and (
-                is_word_char(text[j - 1])
-                or (text[j - 1] in _APOSTROPHES and j - 1 > lo and is_word_char(text[j - 2]))
-            ):
+            while j > lo and (is_word_char(text[j - 1]) or (j - 1 > lo and _joins(text, j - 1))):
                 j -= 1
             if j == lo and lo > 0 and is_word_char(text[lo - 1]):
                 return  # a word cut by the context window
@@ -193,10 +198,7 @@ def _words_forward(text: str, begin: int, hi: int | None = None) -> Iterator[tup
     while i < hi:
         if is_word_char(text[i]):
             j = i + 1
-            while j < hi and (
-                is_word_char(text[j])
-                or (text[j] in _APOSTROPHES and j + 1 < hi and is_word_char(text[j + 1]))
-            ):
+            while j < hi and (is_word_char(text[j]) or (j + 1 < hi and _joins(text, j))):
                 j += 1
             word = _token(text[i:j])
             if word in _CONTRAST:
@@ -251,7 +253,7 @@ def _verbal_exception(word: str, preceding: str | None, following: str | None) -
 def _determiner_exception(word: str, following: str | None) -> bool:
     if word != "no" or following is None:
         return False
-    return following in _NO_EXCEPTIONS_AFTER or following.isdigit()
+    return following in _NO_EXCEPTIONS_AFTER or following[:1].isdigit()
 
 
 def _negated_from_after(text: str, end: int) -> bool:
