@@ -39,6 +39,7 @@ import statistics
 import sys
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,17 @@ MIN_CHARS = 300
 MAX_CHARS = 1500
 GOAL_RATIO = 50.0
 GOAL_P99_MS = 0.5
+# The baseline runs on the first 500 posts (about 15 s) unless --baseline-posts says otherwise;
+# the ratio compares time per post, so the subset only changes how long the run takes.
+DEFAULT_BASELINE_POSTS = 500
 
 # --------------------------------------------------------------------------------------------
 # Deterministic posts
 # --------------------------------------------------------------------------------------------
 
-FRAGMENTS: dict[str, tuple[str, ...]] = {
+# Neutral fragments: market notes, SIP explainers, negated promises (which must NOT trip the
+# promise rules), Devanagari digits.
+NOTES: dict[str, tuple[str, ...]] = {
     "en": (
         "Nifty 50 closed at 24,350, up 0.8% on the day, led by banks and IT stocks.",
         "The Sensex gained 410 points as foreign investors turned net buyers after three weeks.",
@@ -88,23 +94,11 @@ FRAGMENTS: dict[str, tuple[str, ...]] = {
         "retirement, thanks to compounding.",
         "Mutual funds do not offer guaranteed returns; the value of your units moves with "
         "the market.",
-        "Get guaranteed returns of 12% every year with our special plan!",
-        "This fund offers assured returns with zero risk, book your slot today.",
         "Returns are not guaranteed and past performance may or may not be sustained.",
         "Debt funds carry interest rate risk and credit risk, even though they are less "
         "volatile than equity funds.",
         "Review your asset allocation once a year and rebalance if it drifts by more than 5%.",
         "An emergency fund of six months of expenses should come before any equity investment.",
-        "Mutual Fund investments are subject to market risks, read all scheme related "
-        "documents carefully.",
-        "Investment in securities market are subject to market risks. Read all the related "
-        "documents carefully before investing.",
-        "Registration granted by SEBI, membership of BASL and certification from NISM in no "
-        "way guarantee performance of the intermediary or provide any assurance of returns "
-        "to investors.",
-        "Hurry, limited period offer, invest now before the rally ends!",
-        "We are the No. 1 advisor in Pune, trusted by 5,000 happy clients.",
-        "Call me on 98765 43210 or write to advisor@example.com for a free review.",
         "ELSS funds have a three-year lock-in and qualify for deduction under section 80C.",
         "Gold ETFs rose 1.2% as the dollar weakened overnight.",
     ),
@@ -117,16 +111,10 @@ FRAGMENTS: dict[str, tuple[str, ...]] = {
         "२५ की उम्र में ₹५,००० की एसआईपी शुरू करना ३५ की उम्र से कहीं बेहतर है।",
         "चक्रवृद्धि का असली फायदा लंबे समय तक निवेश बनाए रखने से मिलता है।",
         "म्यूचुअल फंड कोई गारंटीड रिटर्न नहीं देते, यूनिट का मूल्य बाज़ार के साथ बदलता है।",
-        "हमारी योजना में गारंटीड रिटर्न पाएं, हर साल १२% पक्का!",
-        "इस फंड में सुनिश्चित रिटर्न और कोई जोखिम नहीं, आज ही निवेश करें।",
         "पिछला प्रदर्शन भविष्य के रिटर्न की गारंटी नहीं है।",
         "डेट फंड में भी ब्याज दर और क्रेडिट का जोखिम होता है।",
         "साल में एक बार अपने एसेट एलोकेशन की समीक्षा करें।",
         "किसी भी इक्विटी निवेश से पहले छह महीने के खर्च का आपातकालीन फंड बनाएं।",
-        "म्यूचुअल फंड निवेश बाजार जोखिमों के अधीन हैं, योजना संबंधी सभी दस्तावेज़ ध्यान से पढ़ें।",
-        "प्रतिभूति बाजार में निवेश बाजार जोखिमों के अधीन है। निवेश करने से पहले सभी संबंधित दस्तावेज़ ध्यान से पढ़ें।",
-        "जल्दी करें, सीमित समय का ऑफर, अभी निवेश करें!",
-        "हम पुणे के नंबर 1 सलाहकार हैं, ५,००० से ज़्यादा खुश ग्राहक।",
         "ईएलएसएस फंड में तीन साल का लॉक-इन होता है और धारा 80C में कटौती मिलती है।",
         "सोने के ईटीएफ में १.२% की बढ़त रही।",
         "बिना किसी गारंटी के, अनुशासन से निवेश करें।",
@@ -140,21 +128,59 @@ FRAGMENTS: dict[str, tuple[str, ...]] = {
         "२५ व्या वर्षी ₹५,००० ची एसआयपी सुरू करणे ३५ व्या वर्षीपेक्षा खूप फायदेशीर ठरते.",
         "चक्रवाढीचा खरा फायदा दीर्घकाळ गुंतवणूक टिकवून ठेवल्याने मिळतो.",
         "म्युच्युअल फंड खात्रीशीर परतावा देत नाहीत, युनिटचे मूल्य बाजारानुसार बदलते.",
-        "आमच्या योजनेत खात्रीशीर परतावा मिळवा, दरवर्षी १२% पक्का!",
-        "या फंडात हमखास परतावा, आजच गुंतवणूक करा.",
         "मागील कामगिरी भविष्यातील परताव्याची हमी देत नाही.",
         "डेट फंडांमध्येही व्याजदर आणि क्रेडिट जोखीम असते.",
         "वर्षातून एकदा तुमच्या मालमत्ता वाटपाचा आढावा घ्या.",
         "कोणत्याही इक्विटी गुंतवणुकीपूर्वी सहा महिन्यांच्या खर्चाचा आपत्कालीन निधी तयार करा.",
-        "म्युच्युअल फंड गुंतवणूक बाजार जोखमीच्या अधीन आहे, सर्व योजनेसंबंधी कागदपत्रे काळजीपूर्वक वाचा.",
-        "रोखे बाजारातील गुंतवणूक बाजारातील जोखमींच्या अधीन आहे. गुंतवणूक करण्यापूर्वी सर्व "
-        "संबंधित कागदपत्रे काळजीपूर्वक वाचा.",
-        "घाई करा, मर्यादित कालावधीची ऑफर, आत्ताच गुंतवणूक करा!",
-        "आम्ही पुण्यातील नंबर 1 सल्लागार आहोत, ५,००० हून अधिक समाधानी ग्राहक.",
         "ईएलएसएस फंडांना तीन वर्षांचा लॉक-इन असतो आणि 80C अंतर्गत वजावट मिळते.",
         "सोन्याच्या ईटीएफमध्ये १.२% वाढ झाली.",
         "कोणतीही हमी नसताना, शिस्तीने गुंतवणूक करा.",
     ),
+}
+
+# Fragments that should trip a rule: promises, urgency, superlatives, personal data.
+RISKY: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Get guaranteed returns of 12% every year with our special plan!",
+        "This fund offers assured returns with zero risk, book your slot today.",
+        "Hurry, limited period offer, invest now before the rally ends!",
+        "We are the No. 1 advisor in Pune, trusted by 5,000 happy clients.",
+        "Call me on 98765 43210 or write to advisor@example.com for a free review.",
+    ),
+    "hi": (
+        "हमारी योजना में गारंटीड रिटर्न पाएं, हर साल १२% पक्का!",
+        "इस फंड में सुनिश्चित रिटर्न और कोई जोखिम नहीं, आज ही निवेश करें।",
+        "जल्दी करें, सीमित समय का ऑफर, अभी निवेश करें!",
+        "हम पुणे के नंबर 1 सलाहकार हैं, ५,००० से ज़्यादा खुश ग्राहक।",
+    ),
+    "mr": (
+        "आमच्या योजनेत खात्रीशीर परतावा मिळवा, दरवर्षी १२% पक्का!",
+        "या फंडात हमखास परतावा, आजच गुंतवणूक करा.",
+        "घाई करा, मर्यादित कालावधीची ऑफर, आत्ताच गुंतवणूक करा!",
+        "आम्ही पुण्यातील नंबर 1 सल्लागार आहोत, ५,००० हून अधिक समाधानी ग्राहक.",
+    ),
+}
+
+# The mandatory warnings, per advisor type and language ({reg} is the registration number).
+WARNINGS: dict[tuple[str, str], str] = {
+    ("MFD", "en"): "Mutual Fund investments are subject to market risks, read all scheme "
+    "related documents carefully. AMFI-registered Mutual Fund Distributor, {reg}.",
+    ("MFD", "hi"): "म्यूचुअल फंड निवेश बाजार जोखिमों के अधीन हैं, योजना संबंधी सभी दस्तावेज़ "
+    "ध्यान से पढ़ें। AMFI-पंजीकृत म्यूचुअल फंड वितरक, {reg}।",
+    ("MFD", "mr"): "म्युच्युअल फंड गुंतवणूक बाजार जोखमीच्या अधीन आहे, सर्व योजनेसंबंधी "
+    "कागदपत्रे काळजीपूर्वक वाचा. AMFI-नोंदणीकृत म्युच्युअल फंड वितरक, {reg}.",
+    ("RIA", "en"): "Investment in securities market are subject to market risks. Read all the "
+    "related documents carefully before investing. Registration granted by SEBI, membership "
+    "of BASL and certification from NISM in no way guarantee performance of the intermediary "
+    "or provide any assurance of returns to investors. SEBI Reg. No. {reg}.",
+    ("RIA", "hi"): "प्रतिभूति बाजार में निवेश बाजार जोखिमों के अधीन है। निवेश करने से पहले सभी "
+    "संबंधित दस्तावेज़ ध्यान से पढ़ें। SEBI द्वारा दिया गया पंजीकरण, BASL की सदस्यता और NISM "
+    "का प्रमाणन मध्यस्थ के प्रदर्शन की कोई गारंटी नहीं देते और निवेशकों को रिटर्न का कोई "
+    "आश्वासन नहीं देते। SEBI पंजीकरण {reg}।",
+    ("RIA", "mr"): "रोखे बाजारातील गुंतवणूक बाजारातील जोखमींच्या अधीन आहे. गुंतवणूक "
+    "करण्यापूर्वी सर्व संबंधित कागदपत्रे काळजीपूर्वक वाचा. SEBI ने दिलेली नोंदणी, BASL चे "
+    "सदस्यत्व आणि NISM चे प्रमाणपत्र मध्यस्थाच्या कामगिरीची हमी देत नाहीत किंवा "
+    "गुंतवणूकदारांना परताव्याचे कोणतेही आश्वासन देत नाहीत. SEBI नोंदणी {reg}.",
 }
 
 TITLES: dict[str, tuple[str, ...]] = {
@@ -164,46 +190,46 @@ TITLES: dict[str, tuple[str, ...]] = {
 }
 
 CTAS: dict[str, tuple[str, ...]] = {
-    "en": ("Reply to start a SIP.", "Talk to your advisor.", ""),
-    "hi": ("एसआईपी शुरू करने के लिए जवाब दें।", "अपने सलाहकार से बात करें।", ""),
-    "mr": ("एसआयपी सुरू करण्यासाठी उत्तर द्या.", "तुमच्या सल्लागाराशी बोला.", ""),
-}
-
-# The mandatory warnings (also among the fragments, so some posts carry them in the body).
-WARNINGS: dict[str, tuple[str, ...]] = {
-    "en": FRAGMENTS["en"][14:17],
-    "hi": FRAGMENTS["hi"][14:16],
-    "mr": FRAGMENTS["mr"][14:16],
+    "en": ("Reply START to begin a SIP.", "Reply to this message with your questions.", ""),
+    "hi": ("एसआईपी शुरू करने के लिए START लिखें।", "सवाल हों तो इसी संदेश का जवाब दें।", ""),
+    "mr": ("एसआयपी सुरू करण्यासाठी START लिहा.", "प्रश्न असल्यास याच संदेशाला उत्तर द्या.", ""),
 }
 
 NAMES = ("Asha Kulkarni", "Rahul Mehta", "Sneha Patil", "")
 
 
 def make_posts(n: int, seed: int = SEED) -> list[Subject]:
-    """``n`` deterministic language variants, 300-1,500 characters of text each."""
+    """``n`` deterministic language variants, 300-1,500 characters of text each.
+
+    About a third carry a risky fragment, a fifth lack the mandatory warnings, one in ten has a
+    malformed registration number: a realistic mix of pass, review and block.
+    """
     rng = random.Random(seed)
     posts: list[Subject] = []
     for _ in range(n):
         language = rng.choice(("en", "hi", "mr"))
         advisor_type = rng.choice(("RIA", "MFD"))
         if advisor_type == "RIA":
-            reg_no = rng.choice((f"INA{rng.randrange(10**9):09d}", "INA12345", ""))
+            reg_no = f"INA{rng.randrange(10**9):09d}" if rng.random() < 0.9 else "INA12345"
         else:
-            reg_no = rng.choice((f"ARN-{rng.randrange(1, 10**6)}", "ARN", ""))
-        title = rng.choice(TITLES[language])
+            reg_no = f"ARN-{rng.randrange(1, 10**6)}" if rng.random() < 0.9 else "ARN"
+        title = rng.choice(TITLES[language][:3] if rng.random() < 0.9 else TITLES[language])
         cta = rng.choice(CTAS[language])
-        fragments = FRAGMENTS[language]
-        disclaimer = rng.choice(WARNINGS[language]) if rng.random() < 0.6 else ""
-        if rng.random() < 0.3:  # an English warning in a Hindi or Marathi post happens too
-            disclaimer = f"{disclaimer} {rng.choice(WARNINGS['en'])}".strip()
+        disclaimer = ""
+        if rng.random() < 0.8:
+            # Sometimes the English warning in a Hindi or Marathi post, which is accepted.
+            wording = language if rng.random() < 0.8 else "en"
+            disclaimer = WARNINGS[advisor_type, wording].format(reg=reg_no)
         fixed = len(title) + len(cta) + len(disclaimer) + 6
         target = rng.randint(MIN_CHARS, MAX_CHARS)
         separator = rng.choice((" ", "\n", "\n\n"))
         body_parts: list[str] = []
         while fixed + len(separator.join(body_parts)) < target:
-            body_parts.append(rng.choice(fragments))
-        if fixed + len(separator.join(body_parts)) > MAX_CHARS - 3:  # room for 3 zero-widths
-            body_parts.pop()
+            body_parts.append(rng.choice(NOTES[language]))
+        if rng.random() < 0.35:
+            body_parts.insert(rng.randrange(len(body_parts) + 1), rng.choice(RISKY[language]))
+        while body_parts and fixed + len(separator.join(body_parts)) > MAX_CHARS - 3:
+            body_parts.pop()  # (room for the 3 zero-width characters below)
         body = separator.join(body_parts)
         if rng.random() < 0.05:  # invisible characters people paste from other apps
             body = body.replace(" ", " \u200b", 3)
@@ -215,7 +241,7 @@ def make_posts(n: int, seed: int = SEED) -> list[Subject]:
             language=language,
             advisor_type=advisor_type,
             advisor_reg_no=reg_no,
-            advisor_name=rng.choice(NAMES),
+            advisor_name=rng.choice(NAMES) if rng.random() < 0.2 else NAMES[0],
             content_type=rng.choice(("daily_post", "market_update", "educational")),
             content_topic=rng.choice(("markets", "sip", "tax")),
         )
@@ -419,16 +445,20 @@ def _violation(rule: Rule, language: str) -> Violation:
 # --------------------------------------------------------------------------------------------
 
 
-def timed(check: Callable[[Subject], CheckReport], posts: Sequence[Subject]) -> list[int]:
-    """Nanoseconds of each call, in post order."""
-    out: list[int] = []
+def timed(
+    check: Callable[[Subject], CheckReport], posts: Sequence[Subject]
+) -> tuple[list[int], list[CheckReport]]:
+    """Nanoseconds of each call, and each report, in post order."""
+    times: list[int] = []
+    reports: list[CheckReport] = []
     clock = time.perf_counter_ns
     gc.collect()
     for subject in posts:
         start = clock()
-        check(subject)
-        out.append(clock() - start)
-    return out
+        report = check(subject)
+        times.append(clock() - start)
+        reports.append(report)
+    return times, reports
 
 
 def percentile(values: Sequence[int], q: float) -> float:
@@ -448,9 +478,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--baseline-posts",
         type=int,
-        default=0,
+        default=DEFAULT_BASELINE_POSTS,
         metavar="N",
-        help="run the baseline on the first N posts only (default: all of them)",
+        help=f"run the baseline on the first N posts only, 0 for all "
+        f"(default {DEFAULT_BASELINE_POSTS}: it takes ~30 ms a post)",
     )
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
@@ -481,8 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for subject in baseline_posts[:20]:
         naive.check(subject)
 
-    engine_ns = timed(engine, posts)
-    baseline_ns = timed(naive.check, baseline_posts)
+    engine_ns, engine_reports = timed(engine, posts)
+    baseline_ns, baseline_reports = timed(naive.check, baseline_posts)
 
     engine_total = sum(engine_ns) / 1e9
     engine_per_post = engine_total / len(posts)
@@ -490,13 +521,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p50, p99 = percentile(engine_ns, 50), percentile(engine_ns, 99)
     ratio = baseline_per_post / engine_per_post
 
-    verdicts = [(engine(s).verdict, naive.check(s).verdict) for s in baseline_posts]
-    agree = sum(a == b for a, b in verdicts)
+    pairs = list(zip(engine_reports, baseline_reports, strict=False))
+    agree = sum(a.verdict == b.verdict for a, b in pairs)
     rules_agree = sum(
-        {v.rule_id for v in engine(s).violations} == {v.rule_id for v in naive.check(s).violations}
-        for s in baseline_posts
+        {v.rule_id for v in a.violations} == {v.rule_id for v in b.violations} for a, b in pairs
     )
-    blocked = sum(engine(s).verdict.value == "block" for s in posts)
+    verdicts = Counter(r.verdict.value for r in engine_reports)
 
     print()
     print(
@@ -520,8 +550,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({naive.re2_fallbacks} fell back to RE2)"
     )
     print(
-        f"agreement on the baseline posts: verdict {agree}/{len(verdicts)}, "
-        f"violated rules {rules_agree}/{len(verdicts)}; engine blocks {blocked}/{len(posts)}"
+        f"engine verdicts: pass {verdicts['pass']}, review {verdicts['review']}, "
+        f"block {verdicts['block']}; baseline agrees on the verdict of {agree}/{len(pairs)} "
+        f"posts, on the violated rules of {rules_agree}/{len(pairs)}"
     )
     print(f"ratio (baseline time per post / engine time per post): {ratio:.1f}x")
 
