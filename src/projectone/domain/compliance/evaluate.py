@@ -15,6 +15,7 @@ violated with the error (it fails closed).
 from __future__ import annotations
 
 import bisect
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -40,8 +41,11 @@ from projectone.domain.compliance.text import (
     NormalizedText,
     is_word_char,
     normalize,
-    normalize_phrase,
 )
+from projectone.domain.compliance.text import normalize_phrase as _normalize_phrase
+
+# Rule literals are few and repeat on every post: normalise each once per process.
+normalize_phrase = functools.lru_cache(maxsize=65536)(_normalize_phrase)
 
 __all__ = [
     "PHRASE_FUNCTIONS",
