@@ -56,15 +56,14 @@ from projectone.domain.compliance import (
     Not,
     NumberLit,
     Op,
-    Rule,
     Rulebook,
     StringLit,
     Subject,
-    Violation,
     compile_guarded,
     is_negated,
 )
-from projectone.domain.compliance.evaluate import phrases_of
+from projectone.domain.compliance.evaluate import Outcome, phrases_of
+from projectone.domain.compliance.rulebook import violation_of
 
 SEED = 20261123
 MIN_CHARS = 300
@@ -326,7 +325,7 @@ class NaiveRules:
     def check(self, subject: Subject) -> CheckReport:
         fields: dict[str, str] = {}
         violations = [
-            _violation(rule, subject.language)
+            violation_of(rule, Outcome(True), subject.language)
             for rule in self.rulebook.rules
             if self.eval(rule.expr, subject, fields) and rule.applies(subject, None)
         ]
@@ -424,20 +423,6 @@ def _compare(op: Op, left: Any, right: Any) -> bool:
     else:
         result = left >= right
     return bool(result)
-
-
-def _violation(rule: Rule, language: str) -> Violation:
-    return Violation(
-        rule_id=rule.id,
-        name=rule.name,
-        severity=rule.severity,
-        category=rule.category,
-        message=rule.message,
-        suggestion=rule.suggestion,
-        reference=rule.reference,
-        language=language,
-        requires_human=rule.requires_human,
-    )
 
 
 # --------------------------------------------------------------------------------------------

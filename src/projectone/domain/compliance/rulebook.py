@@ -40,6 +40,7 @@ __all__ = [
     "Violation",
     "parse_rulebook",
     "risk_score",
+    "violation_of",
 ]
 
 
@@ -193,7 +194,7 @@ class Rulebook:
         """Check one language variant; never raises on any text."""
         outcomes = self.compiled.evaluate(subject)
         violations = [
-            _violation(rule, outcomes[rule.id], subject.language)
+            violation_of(rule, outcomes[rule.id], subject.language)
             for rule in self.rules
             if outcomes[rule.id].violated and rule.applies(subject, on)
         ]
@@ -219,7 +220,8 @@ class Rulebook:
         )
 
 
-def _violation(rule: Rule, outcome: Outcome, language: str) -> Violation:
+def violation_of(rule: Rule, outcome: Outcome, language: str) -> Violation:
+    """The violation ``rule`` reports for ``outcome`` in ``language``."""
     return Violation(
         rule_id=rule.id,
         name=rule.name,
