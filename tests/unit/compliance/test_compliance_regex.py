@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projectone.domain.compliance.regex import GuardedRegex, RegexError, compile_guarded
+from projectone.domain.compliance.regex import (
+    GuardedRegex,
+    RegexError,
+    RegexScan,
+    RegexSet,
+    compile_guarded,
+)
 from projectone.domain.compliance.text import normalize
 from projectone.domain.errors import ProjectOneError, ValidationError
 
@@ -122,3 +128,25 @@ def test_spans_agree_with_python_re(original: str) -> None:
     for re2_pattern, python_pattern in EQUIVALENT_PATTERNS:
         expected = [m.span() for m in re.finditer(python_pattern, text, re.IGNORECASE)]
         assert compile_guarded(re2_pattern).finditer(text) == expected, re2_pattern
+
+
+_SET_PATTERNS = ["ina\\d{9}", "\\d+(\\.\\d+)?\\s*%", "गारंटी", "x*", "https?://\\S+", "(a|b)*abb"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab%9.1 गारंटीINA0x\u200b😀"))) | st.text())
+def test_a_regex_set_finds_what_each_pattern_finds_on_its_own(text: str) -> None:
+    regexes = [compile_guarded(p) for p in _SET_PATTERNS]
+    scan = RegexSet(regexes).scan(text)
+    for i, regex in enumerate(regexes):
+        hits = regex.finditer(text)
+        assert scan.first(i) == (hits[0] if hits else None), regex.pattern
+
+
+def test_a_scan_without_set_hits_searches_every_pattern() -> None:
+    # What a scan falls back to when RE2's set reports a failed pass (its witness is missing).
+    regexes = (compile_guarded("ret[a-z]*"), compile_guarded("\\d+%"))
+    text = "गारंटी returns of 12%"
+    scan = RegexScan(regexes, text, text.encode(), None)
+    assert scan.first(0) == (7, 14)
+    assert scan.first(1) == (18, 21)

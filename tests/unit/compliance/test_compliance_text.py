@@ -5,15 +5,18 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from projectone.domain.compliance.text import (
     ZERO_WIDTH,
     NormalizedText,
+    is_nfc,
     is_word_char,
     normalize,
     normalize_phrase,
+    word_count,
+    word_starts,
 )
 
 # Any character at all, lone surrogates included (st.characters() leaves them out by default).
@@ -209,3 +212,28 @@ def test_normalize_agrees_with_the_obvious_implementation(original: str) -> None
 @given(RICH_TEXT)
 def test_rich_text_agrees_with_the_obvious_implementation(original: str) -> None:
     assert normalize(original).text == _obvious_normalisation(original)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_word_starts_agree_with_a_character_by_character_scan(text: str) -> None:
+    expected = [
+        i
+        for i, c in enumerate(text)
+        if is_word_char(c) and (i == 0 or not is_word_char(text[i - 1]))
+    ]
+    assert word_starts(text) == expected
+    assert word_count(text) == len(expected)
+
+
+def test_word_starts_count_devanagari_words_with_their_vowel_signs() -> None:
+    assert word_starts("गारंटी नहीं, 12% 𝐫𝐢𝐬𝐤") == [0, 7, 13, 17]
+
+
+_NFC_ALPHABET = [*"कखगजड़ढ़फ़ ़ािीुंँ्", "\u0958", "\u0301", "e", " ", "\u0323", "\u0307", "s"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_NFC_ALPHABET)) | st.text())
+def test_is_nfc_agrees_with_unicodedata(text: str) -> None:
+    assert is_nfc(text) == unicodedata.is_normalized("NFC", text)

@@ -19,9 +19,9 @@ from projectone.domain.compliance.ast import (
     Op,
     StringLit,
 )
+from projectone.domain.compliance.compiled import CompiledRules
 from projectone.domain.compliance.errors import RuleError, RuleProblem
 from projectone.domain.compliance.evaluate import (
-    CompiledRules,
     Outcome,
     Span,
     Subject,

@@ -1,15 +1,10 @@
-"""Evaluating rule expressions against one language variant of a post.
+"""What rules are evaluated on, what they report, and the reference evaluator.
 
-Two evaluators that must agree (a property test holds them to it):
-
-- :class:`CompiledRules` is what the engine runs: every phrase of every rule goes into one
-  multi-pattern automaton, each text field is normalised and scanned once, and rules are
-  decided from the match set.
-- :func:`evaluate_reference` walks one expression and searches each phrase on its own: slow,
-  obvious, and the yardstick for the compiled one.
-
-Evaluation never raises on any text: a rule whose evaluation fails anyway is reported as
-violated with the error (it fails closed).
+:class:`Subject` holds the fields of one language variant of a post; an :class:`Outcome` says
+whether a rule is violated and where (:class:`Span`). :func:`evaluate_reference` walks one
+expression and searches each phrase on its own: slow, obvious, and the yardstick that
+:class:`~projectone.domain.compliance.compiled.CompiledRules`, the evaluator the engine runs,
+must agree with.
 """
 
 from __future__ import annotations
@@ -34,7 +29,7 @@ from projectone.domain.compliance.ast import (
     Op,
     StringLit,
 )
-from projectone.domain.compliance.matcher import PhraseMatcher, reference_find
+from projectone.domain.compliance.matcher import reference_find
 from projectone.domain.compliance.negation import is_negated
 from projectone.domain.compliance.regex import GuardedRegex, compile_guarded
 from projectone.domain.compliance.text import (
@@ -49,12 +44,14 @@ normalize_phrase = functools.lru_cache(maxsize=65536)(_normalize_phrase)
 
 __all__ = [
     "PHRASE_FUNCTIONS",
-    "CompiledRules",
     "Outcome",
     "Span",
     "Subject",
+    "compare",
     "evaluate_reference",
+    "literals_of",
     "phrases_of",
+    "reference_outcome",
     "regexes_of",
 ]
 
@@ -152,7 +149,8 @@ def _walk(expr: Expr) -> Iterable[Expr]:
             yield from _walk(right)
 
 
-def _literals(arg: Expr) -> list[str]:
+def literals_of(arg: Expr) -> list[str]:
+    """The string literals of a phrase argument (one string or a list), in source order."""
     if isinstance(arg, StringLit):
         return [arg.value]
     if isinstance(arg, ListLit):
@@ -166,7 +164,7 @@ def phrases_of(expr: Expr) -> set[str]:
     for node in _walk(expr):
         if isinstance(node, Call) and node.name in PHRASE_FUNCTIONS:
             for arg in node.args[1:]:
-                found.update(normalize_phrase(p) for p in _literals(arg))
+                found.update(normalize_phrase(p) for p in literals_of(arg))
     found.discard("")
     return found
 
@@ -199,6 +197,7 @@ class _Field:
     def word_index(self, pos: int) -> int:
         if self._words is None:
             text = self.norm.text
+            # Deliberately the plain loop, not text.word_starts: this is the yardstick.
             self._words = [
                 i
                 for i, c in enumerate(text)
@@ -263,7 +262,7 @@ class _Evaluator:
             case BinaryOp(op=Op.OR, left=left, right=right):
                 return bool(self.eval(left)) or bool(self.eval(right))
             case BinaryOp(op=op, left=left, right=right):
-                return _compare(op, self.eval(left), self.eval(right))
+                return compare(op, self.eval(left), self.eval(right))
             case Call():
                 return self.call(expr)
         raise TypeError(f"cannot evaluate {expr!r}")  # pragma: no cover
@@ -290,15 +289,15 @@ class _Evaluator:
             return text.endswith(phrase)
         if name == "NEAR":
             assert isinstance(args[3], NumberLit)
-            return self.near(f, _literals(args[1]), _literals(args[2]), int(args[3].value))
-        spans = self.spans(f, _literals(args[1]))
+            return self.near(f, literals_of(args[1]), literals_of(args[2]), int(args[3].value))
+        spans = self.spans(f, literals_of(args[1]))
         if name == "COUNT":
             return len(spans)
         if name == "CONTAINS":
             self.prove(f, [(s, e) for _, s, e in spans[:1]])
             return bool(spans)
         if name == "CONTAINS_ALL":
-            wanted = {normalize_phrase(p) for p in _literals(args[1])}
+            wanted = {normalize_phrase(p) for p in literals_of(args[1])}
             return wanted <= {p for p, _, _ in spans}
         if name == "AFFIRMS":
             affirmed = [(s, e) for _, s, e in spans if not self.negated(f, s, e)]
@@ -312,7 +311,8 @@ class _Evaluator:
         return any(abs(i - j) <= n for i in a_at for j in b_at)
 
 
-def _compare(op: Op, left: Any, right: Any) -> bool:
+def compare(op: Op, left: Any, right: Any) -> bool:
+    """``left op right``, strings compared in their normalised form."""
     if isinstance(left, str):
         left = normalize_phrase(left)
     if isinstance(right, str):
@@ -333,50 +333,17 @@ def _compare(op: Op, left: Any, right: Any) -> bool:
     return bool(left >= right)
 
 
-class CompiledRules:
-    """Rules compiled for speed: one automaton over all phrases, regexes compiled once.
-
-    ``rules`` must already be type-checked; patterns RE2 cannot compile raise ``RegexError``
-    here (the rulebook loader reports them with their rule).
-    """
-
-    def __init__(self, rules: Mapping[str, Expr]) -> None:
-        self.rules = dict(rules)
-        phrases: set[str] = set()
-        patterns: set[str] = set()
-        for expr in self.rules.values():
-            phrases |= phrases_of(expr)
-            patterns |= regexes_of(expr)
-        self._matcher = PhraseMatcher(phrases)
-        self._regexes = {p: compile_guarded(p) for p in sorted(patterns)}
-
-    def evaluate(self, subject: Subject) -> dict[str, Outcome]:
-        """The outcome of every rule for ``subject``, in rule order. Never raises."""
-        cache: dict[str, Mapping[str, list[tuple[int, int]]]] = {}
-
-        def find(f: _Field, _: list[str]) -> Mapping[str, list[tuple[int, int]]]:
-            # One pass of the automaton per field, whatever the number of phrases asked for.
-            if f.name not in cache:
-                cache[f.name] = self._matcher.find(f.norm)
-            return cache[f.name]
-
-        evaluator = _Evaluator(subject, find, self._regexes.__getitem__)
-        outcomes: dict[str, Outcome] = {}
-        for rule_id, expr in self.rules.items():
-            evaluator.evidence = []
-            try:
-                violated = bool(evaluator.eval(expr))
-            except Exception as exc:  # fail closed: an unexplained rule counts as violated
-                outcomes[rule_id] = Outcome(True, (), f"{type(exc).__name__}: {exc}")
-                continue
-            outcomes[rule_id] = Outcome(violated, tuple(evaluator.evidence) if violated else ())
-        return outcomes
-
-
 def evaluate_reference(expr: Expr, subject: Subject) -> bool:
     """Evaluate one expression the slow, obvious way (each phrase searched on its own)."""
+    return reference_outcome(expr, subject).violated
+
+
+def reference_outcome(expr: Expr, subject: Subject) -> Outcome:
+    """:func:`evaluate_reference` with the evidence the compiled evaluator must also report."""
 
     def find(f: _Field, phrases: list[str]) -> Mapping[str, list[tuple[int, int]]]:
         return reference_find(phrases, f.norm.text)
 
-    return bool(_Evaluator(subject, find, compile_guarded).eval(expr))
+    evaluator = _Evaluator(subject, find, compile_guarded)
+    violated = bool(evaluator.eval(expr))
+    return Outcome(violated, tuple(evaluator.evidence) if violated else ())

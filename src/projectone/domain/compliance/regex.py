@@ -19,15 +19,15 @@ holds ``ss``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 import re2  # type: ignore[import-untyped]
 
 from projectone.domain.compliance.text import replace_lone_surrogates
 from projectone.domain.errors import ValidationError
 
-__all__ = ["GuardedRegex", "RegexError", "compile_guarded"]
+__all__ = ["GuardedRegex", "RegexError", "RegexScan", "RegexSet", "compile_guarded"]
 
 # RE2's own ceiling on the memory of one compiled program; bigger patterns are rejected.
 _MAX_MEM = 8 << 20
@@ -54,7 +54,7 @@ class _Match(Protocol):
 class _Compiled(Protocol):
     def finditer(self, text: str) -> Iterator[_Match]: ...
 
-    def search(self, text: str) -> _Match | None: ...
+    def search(self, text: str | bytes) -> _Match | None: ...
 
 
 class GuardedRegex:
@@ -85,6 +85,11 @@ class GuardedRegex:
         m = self._compiled.search(replace_lone_surrogates(normalized_text))
         return None if m is None else m.span()
 
+    def search_utf8(self, encoded: bytes) -> tuple[int, int] | None:
+        """The first match in UTF-8 ``encoded`` text, as a span of byte offsets, or ``None``."""
+        m = self._compiled.search(encoded)
+        return None if m is None else m.span()
+
     def __repr__(self) -> str:
         return f"GuardedRegex({self._pattern!r})"
 
@@ -93,6 +98,81 @@ class GuardedRegex:
 
     def __hash__(self) -> int:
         return hash(self._pattern)
+
+
+class RegexScan:
+    """Which patterns of a :class:`RegexSet` occur in one text, and where each first matches."""
+
+    __slots__ = ("_encoded", "_hits", "_regexes", "_text")
+
+    def __init__(
+        self, regexes: tuple[GuardedRegex, ...], text: str, encoded: bytes, hits: set[int] | None
+    ) -> None:
+        self._regexes = regexes
+        self._text = text
+        self._encoded = encoded
+        self._hits = hits
+
+    def first(self, index: int) -> tuple[int, int] | None:
+        """The ``str`` span of the first match of pattern ``index``, or ``None``."""
+        if self._hits is not None and index not in self._hits:
+            return None
+        span = self._regexes[index].search_utf8(self._encoded)
+        if span is None:
+            return None
+        start, end = span
+        # A pattern such as \C can stop inside a character: count whole characters only.
+        char_start = len(self._encoded[:start].decode("utf-8", "ignore"))
+        return char_start, char_start + len(self._encoded[start:end].decode("utf-8", "ignore"))
+
+
+class RegexSet:
+    """Guarded patterns searched together: one pass over a text tells which of them occur.
+
+    Built on RE2's ``Set``; only the patterns that occur are then searched one by one for
+    their first span. ``Set`` has no fallback when its DFA runs out of memory on a hostile
+    text (it would report no match at all), so a pattern that matches everything rides along
+    as a witness: when it is missing from a result, every pattern is searched on its own
+    instead. A failed pass costs time, never a missed match.
+    """
+
+    __slots__ = ("_regexes", "_set")
+
+    def __init__(self, regexes: Iterable[GuardedRegex]) -> None:
+        self._regexes = tuple(regexes)
+        options = re2.Options()
+        options.case_sensitive = False
+        options.log_errors = False
+        options.max_mem = _MAX_MEM * 4
+        self._set: Any = None
+        if self._regexes:
+            patterns = re2.Set.SearchSet(options)
+            patterns.Add("")  # the witness, index 0
+            try:
+                for regex in self._regexes:
+                    patterns.Add(regex.pattern)
+                patterns.Compile()
+            except re2.error:
+                return  # too big for one set: every pattern is then searched on its own
+            self._set = patterns
+
+    @property
+    def regexes(self) -> tuple[GuardedRegex, ...]:
+        return self._regexes
+
+    def scan(self, normalized_text: str) -> RegexScan:
+        """Scan ``normalized_text`` once; never raises on any ``str``."""
+        text = replace_lone_surrogates(normalized_text)
+        encoded = text.encode("utf-8")
+        hits: set[int] | None = None
+        if self._set is not None:
+            found = self._set.Match(encoded) or ()
+            if 0 in found:
+                hits = {i - 1 for i in found if i}
+        return RegexScan(self._regexes, text, encoded, hits)
+
+    def __repr__(self) -> str:
+        return f"RegexSet({len(self._regexes)} patterns)"
 
 
 _HINTS = (

@@ -17,9 +17,9 @@ from typing import Any
 import attrs
 
 from projectone.domain.compliance.ast import Expr
+from projectone.domain.compliance.compiled import CompiledRules
 from projectone.domain.compliance.errors import RuleError, RuleProblem, locate
 from projectone.domain.compliance.evaluate import (
-    CompiledRules,
     Outcome,
     Span,
     Subject,

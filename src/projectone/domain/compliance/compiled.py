@@ -1,0 +1,303 @@
+"""The rule evaluator the engine runs: a rulebook compiled once, then cheap per post.
+
+Every phrase of every rule goes into one multi-pattern automaton and every ``MATCHES`` pattern
+into one RE2 set; each text field a rule reads is normalised once and scanned once by each;
+rules are then decided from the match sets (DESIGN.md §3.2).
+
+Each rule expression is compiled into a tree of Python closures with its literals normalised
+up front, so evaluating a rule is a handful of calls and dictionary lookups, not a walk over
+the syntax tree. :func:`~projectone.domain.compliance.evaluate.evaluate_reference` is the slow,
+obvious evaluator this one must agree with (a property test holds them to it, evidence too).
+
+Evaluation never raises on any text: a rule whose evaluation fails anyway is reported as
+violated with the error (it fails closed).
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from projectone.domain.compliance.ast import (
+    BinaryOp,
+    BoolLit,
+    Call,
+    Expr,
+    FieldRef,
+    ListLit,
+    Not,
+    NumberLit,
+    Op,
+    StringLit,
+)
+from projectone.domain.compliance.evaluate import (
+    Outcome,
+    Span,
+    Subject,
+    compare,
+    literals_of,
+    normalize_phrase,
+    phrases_of,
+    regexes_of,
+)
+from projectone.domain.compliance.matcher import PhraseMatcher
+from projectone.domain.compliance.negation import is_negated
+from projectone.domain.compliance.regex import RegexScan, RegexSet, compile_guarded
+from projectone.domain.compliance.text import NormalizedText, normalize, word_count, word_starts
+
+__all__ = ["CompiledRules"]
+
+_Found = dict[str, list[tuple[int, int]]]
+
+
+class _FieldScan:
+    """One field of one post: normalised once; matches, words and regex hits on demand."""
+
+    __slots__ = ("_found", "_length", "_regex", "_words", "name", "norm", "raw")
+
+    def __init__(self, name: str, raw: str) -> None:
+        self.name = name
+        self.raw = raw
+        self.norm: NormalizedText = normalize(raw)
+        self._found: _Found | None = None
+        self._regex: RegexScan | None = None
+        self._words: list[int] | None = None
+        self._length: int | None = None
+
+    def found(self, matcher: PhraseMatcher) -> _Found:
+        if self._found is None:
+            self._found = matcher.find(self.norm)
+        return self._found
+
+    def regex(self, regexes: RegexSet) -> RegexScan:
+        if self._regex is None:
+            self._regex = regexes.scan(self.norm.text)
+        return self._regex
+
+    def words(self) -> list[int]:
+        if self._words is None:
+            self._words = word_starts(self.norm.text)
+        return self._words
+
+    def word_count(self) -> int:
+        if self._words is not None:
+            return len(self._words)
+        return word_count(self.norm.text)
+
+    def word_index(self, pos: int) -> int:
+        return bisect.bisect_right(self.words(), pos) - 1
+
+    def length(self) -> int:
+        if self._length is None:
+            self._length = len(unicodedata.normalize("NFC", self.raw))
+        return self._length
+
+    def span(self, start: int, end: int) -> Span:
+        o_start, o_end = self.norm.original_span(start, end)
+        return Span(self.name, o_start, o_end, self.raw[o_start:o_end])
+
+
+class _Scan:
+    """The state of evaluating every rule on one subject."""
+
+    __slots__ = ("evidence", "fields", "matcher", "negated", "regexes", "subject")
+
+    def __init__(self, subject: Subject, matcher: PhraseMatcher, regexes: RegexSet) -> None:
+        self.subject = subject
+        self.matcher = matcher
+        self.regexes = regexes
+        self.fields: dict[str, _FieldScan] = {}
+        self.negated: dict[tuple[str, int, int], bool] = {}
+        # (field, start, end) in normalised text; mapped back to Spans only for violated rules.
+        self.evidence: list[tuple[_FieldScan, int, int]] = []
+
+    def field(self, name: str) -> _FieldScan:
+        f = self.fields.get(name)
+        if f is None:
+            f = self.fields[name] = _FieldScan(name, self.subject.get(name))
+        return f
+
+    def is_negated(self, f: _FieldScan, start: int, end: int) -> bool:
+        key = (f.name, start, end)
+        negated = self.negated.get(key)
+        if negated is None:
+            negated = self.negated[key] = is_negated(f.norm.text, start, end, self.subject.language)
+        return negated
+
+
+_Fn = Callable[[_Scan], Any]
+_PASSED = Outcome(False)
+
+
+def _wanted(arg: Expr) -> tuple[str, ...]:
+    """The normalised phrases of a phrase argument, in source order (duplicates kept)."""
+    return tuple(normalize_phrase(p) for p in literals_of(arg))
+
+
+def _compile(expr: Expr, regex_index: Mapping[str, int]) -> _Fn:
+    match expr:
+        case StringLit(value=value) | NumberLit(value=value) | BoolLit(value=value):
+            constant: Any = value
+            return lambda _s: constant
+        case ListLit(items=items):
+            parts = [_compile(i, regex_index) for i in items]
+            return lambda s: [p(s) for p in parts]
+        case FieldRef(name=name):
+            return lambda s: s.subject.get(name)
+        case Not(operand=operand):
+            inner = _compile(operand, regex_index)
+            return lambda s: not inner(s)
+        case BinaryOp(op=Op.AND, left=left, right=right):
+            a, b = _compile(left, regex_index), _compile(right, regex_index)
+            return lambda s: bool(a(s)) and bool(b(s))
+        case BinaryOp(op=Op.OR, left=left, right=right):
+            a, b = _compile(left, regex_index), _compile(right, regex_index)
+            return lambda s: bool(a(s)) or bool(b(s))
+        case BinaryOp(op=op, left=left, right=right):
+            a, b = _compile(left, regex_index), _compile(right, regex_index)
+            return lambda s: compare(op, a(s), b(s))
+        case Call():
+            return _compile_call(expr, regex_index)
+    raise TypeError(f"cannot compile {expr!r}")  # pragma: no cover
+
+
+def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
+    name, args = node.name, node.args
+    assert isinstance(args[0], FieldRef)
+    field = args[0].name
+
+    if name == "LENGTH":
+        return lambda s: s.field(field).length()
+    if name == "WORDS":
+        return lambda s: s.field(field).word_count()
+    if name == "MATCHES":
+        assert isinstance(args[1], StringLit)
+        index = regex_index[args[1].value]
+
+        def matches(s: _Scan) -> bool:
+            f = s.field(field)
+            span = f.regex(s.regexes).first(index)
+            if span is None:
+                return False
+            s.evidence.append((f, *span))
+            return True
+
+        return matches
+    if name in ("STARTS_WITH", "ENDS_WITH"):
+        assert isinstance(args[1], StringLit)
+        phrase = normalize_phrase(args[1].value)
+        if name == "STARTS_WITH":
+            return lambda s: s.field(field).norm.text.startswith(phrase)
+        return lambda s: s.field(field).norm.text.endswith(phrase)
+    if name == "NEAR":
+        assert isinstance(args[3], NumberLit)
+        a, b = frozenset(_wanted(args[1])), frozenset(_wanted(args[2]))
+        return _compile_near(field, a, b, int(args[3].value))
+
+    wanted = _wanted(args[1])
+    if name == "CONTAINS_ALL":
+        required = frozenset(wanted)
+        return lambda s: required <= s.field(field).found(s.matcher).keys()
+    # A post hits a handful of the rulebook's phrases; a rule lists dozens. Each function walks
+    # the phrases found that the rule wants, in the rule's order (that order picks the evidence).
+    rank = {p: i for i, p in reversed(list(enumerate(wanted)))}
+    if name == "COUNT":
+        times = {p: wanted.count(p) for p in rank}
+
+        def count(s: _Scan) -> int:
+            found = s.field(field).found(s.matcher)
+            return sum(len(spans) * times[p] for p, spans in found.items() if p in times)
+
+        return count
+    if name == "CONTAINS":
+
+        def contains(s: _Scan) -> bool:
+            f = s.field(field)
+            hits = _ranked(f.found(s.matcher), rank)
+            if not hits:
+                return False
+            s.evidence.append((f, *hits[0][1][0]))
+            return True
+
+        return contains
+    if name == "AFFIRMS":
+
+        def affirms(s: _Scan) -> bool:
+            f = s.field(field)
+            for _, spans in _ranked(f.found(s.matcher), rank):
+                for start, end in spans:
+                    if not s.is_negated(f, start, end):
+                        s.evidence.append((f, start, end))
+                        return True
+            return False
+
+        return affirms
+    raise TypeError(f"unknown function {name}")  # pragma: no cover
+
+
+def _ranked(found: _Found, rank: Mapping[str, int]) -> list[tuple[int, list[tuple[int, int]]]]:
+    """The spans of the wanted phrases that were found, the first wanted phrase first."""
+    hits = [(rank[p], spans) for p, spans in found.items() if p in rank]
+    if len(hits) > 1:
+        hits.sort(key=_first)
+    return hits
+
+
+def _first(hit: tuple[int, list[tuple[int, int]]]) -> int:
+    return hit[0]
+
+
+def _compile_near(field: str, a: frozenset[str], b: frozenset[str], n: int) -> _Fn:
+    def near(s: _Scan) -> bool:
+        f = s.field(field)
+        found = f.found(s.matcher)
+        a_starts = [start for p, spans in found.items() if p in a for start, _ in spans]
+        if not a_starts:
+            return False
+        b_starts = [start for p, spans in found.items() if p in b for start, _ in spans]
+        if not b_starts:
+            return False
+        a_at = [f.word_index(i) for i in a_starts]
+        b_at = [f.word_index(j) for j in b_starts]
+        return any(abs(i - j) <= n for i in a_at for j in b_at)
+
+    return near
+
+
+class CompiledRules:
+    """Rules compiled for speed: one automaton over all phrases, one RE2 set over all regexes.
+
+    ``rules`` must already be type-checked; patterns RE2 cannot compile raise ``RegexError``
+    here (the rulebook loader reports them with their rule).
+    """
+
+    def __init__(self, rules: Mapping[str, Expr]) -> None:
+        self.rules = dict(rules)
+        phrases: set[str] = set()
+        patterns: set[str] = set()
+        for expr in self.rules.values():
+            phrases |= phrases_of(expr)
+            patterns |= regexes_of(expr)
+        ordered = sorted(patterns)
+        self._matcher = PhraseMatcher(phrases)
+        self._regexes = RegexSet(compile_guarded(p) for p in ordered)
+        index = {p: i for i, p in enumerate(ordered)}
+        self._compiled = {rule_id: _compile(expr, index) for rule_id, expr in self.rules.items()}
+
+    def evaluate(self, subject: Subject) -> dict[str, Outcome]:
+        """The outcome of every rule for ``subject``, in rule order. Never raises."""
+        scan = _Scan(subject, self._matcher, self._regexes)
+        outcomes: dict[str, Outcome] = {}
+        for rule_id, rule in self._compiled.items():
+            scan.evidence = []
+            try:
+                if rule(scan):
+                    evidence = tuple(f.span(start, end) for f, start, end in scan.evidence)
+                    outcomes[rule_id] = Outcome(True, evidence)
+                else:
+                    outcomes[rule_id] = _PASSED
+            except Exception as exc:  # fail closed: an unexplained rule counts as violated
+                outcomes[rule_id] = Outcome(True, (), f"{type(exc).__name__}: {exc}")
+        return outcomes
