@@ -216,6 +216,11 @@ def conditions(draw: st.DrawFn, depth: int = 0) -> str:
         ),
         st.builds(lambda n: f"LENGTH({field}) > {n}", st.integers(0, 200)),
         st.builds(lambda n: f"WORDS({field}) <= {n}", st.integers(0, 20)),
+        st.builds(
+            lambda op, n: f"{n} {op} WORDS({field})",
+            st.sampled_from(["==", "!=", "<", ">=", ">"]),
+            st.sampled_from(["0", "1", "2.5", "7"]),
+        ),
         st.builds(lambda p: f"STARTS_WITH({field}, {_quote(p)})", _phrases),
         st.just("language IN ['en', 'mr']"),
     )
@@ -235,15 +240,16 @@ def conditions(draw: st.DrawFn, depth: int = 0) -> str:
     st.lists(conditions(), min_size=1, max_size=6),
     texts(),
     texts(),
+    texts(),
     st.sampled_from(["en", "hi", "mr"]),
 )
 def test_the_compiled_evaluator_agrees_with_the_reference(
-    sources: list[str], title: str, body: str, language: str
+    sources: list[str], title: str, body: str, disclaimer: str, language: str
 ) -> None:
     rules = {f"R{i}": parse(s) for i, s in enumerate(sources)}
     for expr in rules.values():
         assert check_types(expr) == []
-    subject = Subject.of(title=title, body=body, language=language)
+    subject = Subject.of(title=title, body=body, disclaimer=disclaimer, language=language)
     outcomes = CompiledRules(rules).evaluate(subject)
     for rule_id, expr in rules.items():
         assert outcomes[rule_id] == reference_outcome(expr, subject), rule_id
@@ -289,3 +295,10 @@ def test_devanagari_digits_read_as_ascii_digits() -> None:
     subject = Subject.of(body="१५% रिटर्न की गारंटी")
     assert evaluate_reference(parse("MATCHES(body, '15\\s*%')"), subject)
     assert evaluate_reference(parse("AFFIRMS(body, 'गारंटी')"), subject)
+
+
+def test_a_text_field_that_is_not_the_join_of_the_parts_is_read_as_given() -> None:
+    rules = {"R": parse("CONTAINS(text, 'guaranteed returns') AND WORDS(body) == 1")}
+    subject = Subject({"text": "Guaranteed   returns!", "body": "elsewhere"})
+    (span,) = CompiledRules(rules).evaluate(subject)["R"].evidence
+    assert (span.field, span.start, span.end) == ("text", 0, 20)

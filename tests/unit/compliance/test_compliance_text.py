@@ -13,6 +13,7 @@ from projectone.domain.compliance.text import (
     NormalizedText,
     is_nfc,
     is_word_char,
+    join_normalized,
     normalize,
     normalize_phrase,
     word_count,
@@ -224,6 +225,8 @@ def test_word_starts_agree_with_a_character_by_character_scan(text: str) -> None
     ]
     assert word_starts(text) == expected
     assert word_count(text) == len(expected)
+    for cap in (0, 1, 2, 5):
+        assert word_count(text, cap) == min(len(expected), cap)
 
 
 def test_word_starts_count_devanagari_words_with_their_vowel_signs() -> None:
@@ -237,3 +240,22 @@ _NFC_ALPHABET = [*"कखगजड़ढ़फ़ ़ािीुंँ्", "\u
 @given(st.text(alphabet=st.sampled_from(_NFC_ALPHABET)) | st.text())
 def test_is_nfc_agrees_with_unicodedata(text: str) -> None:
     assert is_nfc(text) == unicodedata.is_normalized("NFC", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(ANY_CHAR), st.text(alphabet=st.sampled_from(_NFC_ALPHABET))), max_size=4
+    )
+)
+def test_joining_normalised_parts_equals_normalising_the_joined_text(parts: list[str]) -> None:
+    joined = join_normalized([normalize(p) for p in parts])
+    whole = normalize("\n\n".join(parts))
+    assert joined == whole
+    assert joined.origin == whole.origin
+    assert joined.origin_end == whole.origin_end
+
+
+def test_parts_can_only_be_joined_by_whitespace() -> None:
+    with pytest.raises(ValueError, match="whitespace"):
+        join_normalized([normalize("a"), normalize("b")], " | ")

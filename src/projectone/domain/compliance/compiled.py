@@ -16,8 +16,9 @@ violated with the error (it fails closed).
 from __future__ import annotations
 
 import bisect
+import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from projectone.domain.compliance.ast import (
@@ -33,6 +34,8 @@ from projectone.domain.compliance.ast import (
     StringLit,
 )
 from projectone.domain.compliance.evaluate import (
+    PART_SEPARATOR,
+    TEXT_PARTS,
     Outcome,
     Span,
     Subject,
@@ -45,7 +48,14 @@ from projectone.domain.compliance.evaluate import (
 from projectone.domain.compliance.matcher import PhraseMatcher
 from projectone.domain.compliance.negation import is_negated
 from projectone.domain.compliance.regex import RegexScan, RegexSet, compile_guarded
-from projectone.domain.compliance.text import NormalizedText, normalize, word_count, word_starts
+from projectone.domain.compliance.text import (
+    NormalizedText,
+    is_nfc,
+    join_normalized,
+    normalize,
+    word_count,
+    word_starts,
+)
 
 __all__ = ["CompiledRules"]
 
@@ -57,10 +67,10 @@ class _FieldScan:
 
     __slots__ = ("_found", "_length", "_regex", "_words", "name", "norm", "raw")
 
-    def __init__(self, name: str, raw: str) -> None:
+    def __init__(self, name: str, raw: str, norm: NormalizedText | None = None) -> None:
         self.name = name
         self.raw = raw
-        self.norm: NormalizedText = normalize(raw)
+        self.norm: NormalizedText = normalize(raw) if norm is None else norm
         self._found: _Found | None = None
         self._regex: RegexScan | None = None
         self._words: list[int] | None = None
@@ -81,17 +91,18 @@ class _FieldScan:
             self._words = word_starts(self.norm.text)
         return self._words
 
-    def word_count(self) -> int:
-        if self._words is not None:
-            return len(self._words)
-        return word_count(self.norm.text)
+    def word_count(self, cap: int | None = None) -> int:
+        """The number of words, or ``cap`` when there are at least that many."""
+        n = len(self._words) if self._words is not None else word_count(self.norm.text, cap)
+        return n if cap is None else min(n, cap)
 
     def word_index(self, pos: int) -> int:
         return bisect.bisect_right(self.words(), pos) - 1
 
     def length(self) -> int:
         if self._length is None:
-            self._length = len(unicodedata.normalize("NFC", self.raw))
+            raw = self.raw
+            self._length = len(raw) if is_nfc(raw) else len(unicodedata.normalize("NFC", raw))
         return self._length
 
     def span(self, start: int, end: int) -> Span:
@@ -116,8 +127,17 @@ class _Scan:
     def field(self, name: str) -> _FieldScan:
         f = self.fields.get(name)
         if f is None:
-            f = self.fields[name] = _FieldScan(name, self.subject.get(name))
+            raw = self.subject.get(name)
+            norm = self._joined_parts(raw) if name == "text" else None
+            f = self.fields[name] = _FieldScan(name, raw, norm)
         return f
+
+    def _joined_parts(self, text: str) -> NormalizedText | None:
+        """``text`` normalised from its parts when it is their join (rules read both)."""
+        parts = [p for p in TEXT_PARTS if self.subject.get(p)]
+        if text != PART_SEPARATOR.join(self.subject.get(p) for p in parts):
+            return None
+        return join_normalized([self.field(p).norm for p in parts], PART_SEPARATOR)
 
     def is_negated(self, f: _FieldScan, start: int, end: int) -> bool:
         key = (f.name, start, end)
@@ -156,11 +176,42 @@ def _compile(expr: Expr, regex_index: Mapping[str, int]) -> _Fn:
             a, b = _compile(left, regex_index), _compile(right, regex_index)
             return lambda s: bool(a(s)) or bool(b(s))
         case BinaryOp(op=op, left=left, right=right):
+            capped = _capped_word_count(op, left, right)
+            if capped is not None:
+                return capped
             a, b = _compile(left, regex_index), _compile(right, regex_index)
             return lambda s: compare(op, a(s), b(s))
         case Call():
             return _compile_call(expr, regex_index)
     raise TypeError(f"cannot compile {expr!r}")  # pragma: no cover
+
+
+_ORDERINGS = frozenset({Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE})
+
+
+def _capped_word_count(op: Op, left: Expr, right: Expr) -> _Fn | None:
+    """``WORDS(f) op k`` (either way round) counting no further than the answer needs.
+
+    For a whole count ``c >= 0`` and a number ``k``, ``c op k`` is the same for every
+    ``c > floor(k)``: counting stops at ``floor(k) + 1`` words (one search for ``== 0``).
+    """
+    if op not in _ORDERINGS:
+        return None
+    words, number, flipped = left, right, False
+    if isinstance(left, NumberLit):
+        words, number, flipped = right, left, True
+    if not (
+        isinstance(number, NumberLit)
+        and isinstance(words, Call)
+        and words.name == "WORDS"
+        and isinstance(words.args[0], FieldRef)
+    ):
+        return None
+    field, k = words.args[0].name, number.value
+    cap = max(0, math.floor(k) + 1)
+    if flipped:
+        return lambda s: compare(op, k, s.field(field).word_count(cap))
+    return lambda s: compare(op, s.field(field).word_count(cap), k)
 
 
 def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
@@ -286,11 +337,16 @@ class CompiledRules:
         index = {p: i for i, p in enumerate(ordered)}
         self._compiled = {rule_id: _compile(expr, index) for rule_id, expr in self.rules.items()}
 
-    def evaluate(self, subject: Subject) -> dict[str, Outcome]:
-        """The outcome of every rule for ``subject``, in rule order. Never raises."""
+    def evaluate(
+        self, subject: Subject, rule_ids: Iterable[str] | None = None
+    ) -> dict[str, Outcome]:
+        """The outcome of every rule (or of those in ``rule_ids``) for ``subject``, in rule
+        order (``rule_ids`` order when given). Never raises; an unknown id is a ``KeyError``."""
         scan = _Scan(subject, self._matcher, self._regexes)
         outcomes: dict[str, Outcome] = {}
-        for rule_id, rule in self._compiled.items():
+        compiled = self._compiled
+        chosen = compiled.items() if rule_ids is None else ((i, compiled[i]) for i in rule_ids)
+        for rule_id, rule in chosen:
             scan.evidence = []
             try:
                 if rule(scan):

@@ -43,7 +43,9 @@ from projectone.domain.compliance.text import normalize_phrase as _normalize_phr
 normalize_phrase = functools.lru_cache(maxsize=65536)(_normalize_phrase)
 
 __all__ = [
+    "PART_SEPARATOR",
     "PHRASE_FUNCTIONS",
+    "TEXT_PARTS",
     "Outcome",
     "Span",
     "Subject",
@@ -56,9 +58,10 @@ __all__ = [
 ]
 
 PHRASE_FUNCTIONS = frozenset({"CONTAINS", "CONTAINS_ALL", "AFFIRMS", "COUNT", "NEAR"})
-_TEXT_PARTS = ("title", "body", "cta", "disclaimer")
-# Parts of ``text`` are joined by a blank line: no phrase or clause runs across two parts.
-_JOIN = "\n\n"
+#: The text fields of a post; ``text`` is the non-empty ones joined by ``PART_SEPARATOR``.
+TEXT_PARTS = ("title", "body", "cta", "disclaimer")
+#: A blank line: no phrase or clause runs across two parts.
+PART_SEPARATOR = "\n\n"
 
 
 @attrs.frozen
@@ -86,7 +89,7 @@ class Subject:
         return cls(
             {
                 **parts,
-                "text": _JOIN.join(p for p in parts.values() if p),
+                "text": PART_SEPARATOR.join(p for p in parts.values() if p),
                 "language": language,
                 "advisor.type": advisor_type,
                 "advisor.sebi_reg_no": advisor_reg_no,
@@ -102,13 +105,13 @@ class Subject:
     @property
     def parts(self) -> dict[str, str]:
         """The text parts: title, body, cta, disclaimer."""
-        return {name: self.get(name) for name in _TEXT_PARTS}
+        return {name: self.get(name) for name in TEXT_PARTS}
 
     def with_parts(self, parts: Mapping[str, str]) -> Subject:
         """The same subject with some text parts replaced (``text`` follows)."""
         merged = {**self.parts, **parts}
         values = {**self.values, **merged}
-        values["text"] = _JOIN.join(merged[p] for p in _TEXT_PARTS if merged[p])
+        values["text"] = PART_SEPARATOR.join(merged[p] for p in TEXT_PARTS if merged[p])
         return Subject(values)
 
     @property

@@ -192,11 +192,12 @@ class Rulebook:
 
     def check(self, subject: Subject, *, on: dt.date | None = None) -> CheckReport:
         """Check one language variant; never raises on any text."""
-        outcomes = self.compiled.evaluate(subject)
+        applicable = [rule for rule in self.rules if rule.applies(subject, on)]
+        outcomes = self.compiled.evaluate(subject, [rule.id for rule in applicable])
         violations = [
             violation_of(rule, outcomes[rule.id], subject.language)
-            for rule in self.rules
-            if outcomes[rule.id].violated and rule.applies(subject, on)
+            for rule in applicable
+            if outcomes[rule.id].violated
         ]
         return self.judge(violations, subject.language)
 

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import attrs
 
@@ -39,6 +41,7 @@ __all__ = [
     "NormalizedText",
     "is_nfc",
     "is_word_char",
+    "join_normalized",
     "normalize",
     "normalize_phrase",
     "replace_lone_surrogates",
@@ -60,7 +63,32 @@ _ZW_CLASS = "".join(sorted(ZERO_WIDTH))
 # between words: runs of two or more, whitespace other than a space, zero-width characters, and
 # a space at either end. Text between such runs is kept in bulk.
 _ZERO_WIDTH_RE = re.compile(f"[{_ZW_CLASS}]")
-_IRREGULAR = re.compile(f"[\\s{_ZW_CLASS}]{{2,}}|[^\\S ]|[{_ZW_CLASS}]|^ | \\Z")
+# Where such a run can be spotted cheaply: one regex with several branches anchored on a space
+# tries them all at every space of the text, these seeds only stop where a run is irregular.
+_IRREGULAR_SEED = re.compile(f"[^\\S ]|[{_ZW_CLASS}]|  ")
+_RUN = re.compile(f"[\\s{_ZW_CLASS}]+")
+
+
+def _irregular_runs(folded: str) -> list[tuple[int, int]]:
+    """The maximal runs of whitespace and zero-width characters that step 5 rewrites."""
+    runs: list[tuple[int, int]] = []
+    n = len(folded)
+
+    def add(at: int) -> None:
+        start = at
+        while start > 0 and (folded[start - 1].isspace() or folded[start - 1] in ZERO_WIDTH):
+            start -= 1
+        run = _RUN.match(folded, at)
+        runs.append((start, run.end() if run else at))
+
+    if folded[:1] == " ":
+        add(0)
+    for m in _IRREGULAR_SEED.finditer(folded):
+        if not runs or m.start() >= runs[-1][1]:
+            add(m.start())
+    if folded[-1:] == " " and (not runs or runs[-1][1] < n):
+        add(n - 1)
+    return runs
 
 
 # Prose uses few distinct characters; the cache halves the cost of the negation tokeniser.
@@ -145,11 +173,17 @@ def is_nfc(text: str) -> bool:
     return unicodedata.is_normalized("NFC", text[pos:])
 
 
-def word_count(text: str) -> int:
-    """How many words ``text`` holds (``len(word_starts(text))``, without listing them)."""
+def word_count(text: str, cap: int | None = None) -> int:
+    """How many words ``text`` holds (``len(word_starts(text))``, without listing them).
+
+    With ``cap``, counting stops there: ``min(count, cap)``.
+    """
     if _ASTRAL.search(text) is None:
-        return _bmp_word_run().subn("", text)[1]
-    return len(word_starts(text))
+        if cap is None:
+            return _bmp_word_run().subn("", text)[1]
+        return sum(1 for _ in itertools.islice(_bmp_word_run().finditer(text), cap))
+    n = len(word_starts(text))
+    return n if cap is None else min(n, cap)
 
 
 def replace_lone_surrogates(text: str) -> str:
@@ -278,6 +312,38 @@ def normalize(text: str) -> NormalizedText:
     return NormalizedText(text, collapsed, folded=folded, starts=starts, ends=ends)
 
 
+def join_normalized(parts: Sequence[NormalizedText], separator: str = "\n\n") -> NormalizedText:
+    """``normalize(separator.join(originals))``, computed from the parts already normalised.
+
+    ``separator`` must be whitespace: whitespace neither composes nor reorders under NFC and
+    collapses with the parts' own leading and trailing whitespace, so the normalised whole is
+    the non-empty normalised parts joined by one space (the offset map follows, shifted).
+    """
+    if not separator or not separator.isspace():
+        raise ValueError(f"the separator must be whitespace, not {separator!r}")
+    original = separator.join(p.original for p in parts)
+    text = " ".join(p.text for p in parts if p.text)
+    folded = separator.join(p._folded for p in parts)
+    if all(p._starts is None for p in parts):
+        return NormalizedText(original, text, folded=folded, starts=None, ends=None)
+    starts: list[int] = []
+    ends: list[int] = []
+    shift = 0
+    for i, part in enumerate(parts):
+        if i:
+            starts.extend(range(shift, shift + len(separator)))
+            ends.extend(range(shift + 1, shift + len(separator) + 1))
+            shift += len(separator)
+        if part._starts is None or part._ends is None:
+            starts.extend(range(shift, shift + len(part._folded)))
+            ends.extend(range(shift + 1, shift + len(part._folded) + 1))
+        else:
+            starts.extend(s + shift for s in part._starts)
+            ends.extend(e + shift for e in part._ends)
+        shift += len(part.original)
+    return NormalizedText(original, text, folded=folded, starts=starts, ends=ends)
+
+
 def normalize_phrase(phrase: str) -> str:
     """The normalised form of ``phrase``: what it must equal in normalised text to match."""
     return normalize(phrase).text
@@ -381,14 +447,13 @@ def _collapse(
         at += b - a
 
     pos = 0
-    for m in _IRREGULAR.finditer(folded):
-        a, b = m.span()
+    for a, b in _irregular_runs(folded):
         if a > pos:
             keep(pos, a)
         pos = b
         # A run holding real whitespace between two kept characters becomes one space that maps
         # back to the whole run.
-        if parts and b < len(folded) and any(c.isspace() for c in m.group()):
+        if parts and b < len(folded) and any(c.isspace() for c in folded[a:b]):
             parts.append(" ")
             unit_end = b if ends is None else ends[b - 1]
             pieces.append((at, True, a if starts is None else starts[a], unit_end, None, None))
