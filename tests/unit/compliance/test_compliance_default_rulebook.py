@@ -67,3 +67,20 @@ def test_auto_fix_resolves_what_it_touches_and_is_idempotent(case: dict[str, Any
     still = {v.rule_id for v in rulebook.check(once.subject).violations}
     assert not still & set(once.applied), f"fix did not resolve {still & set(once.applied)}"
     assert auto_fix(rulebook, once.subject).applied == ()
+
+
+def test_the_replace_fix_keeps_negated_mentions_of_the_phrase() -> None:
+    body = "Mutual funds do not offer guaranteed returns. This one has guaranteed returns!"
+    subject = Subject.of(
+        title="Our pick",
+        body=body,
+        language="en",
+        advisor_type="MFD",
+        advisor_name="P K",
+        advisor_reg_no="ARN-123456",
+    )
+    fixed = auto_fix(default_rulebook(), subject)
+    assert "PROMISE-GUARANTEED-RETURNS" in fixed.applied
+    assert fixed.subject.get("body") == (
+        "Mutual funds do not offer guaranteed returns. This one has market-linked returns!"
+    )

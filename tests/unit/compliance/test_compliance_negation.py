@@ -29,7 +29,8 @@ def negations(original: str, phrase: str, language: str | None = None) -> list[b
     nt = normalize(original)
     hits = PhraseMatcher([phrase]).find(nt).get(normalize_phrase(phrase), [])
     assert hits, f"{phrase!r} does not occur in {original!r}"
-    return [is_negated(nt.text, start, end, language) for start, end in hits]
+    breaks = nt.line_breaks()
+    return [is_negated(nt.text, start, end, language, breaks) for start, end in hits]
 
 
 NEGATED = [
@@ -64,6 +65,15 @@ NEGATED = [
     ("हमखास परताव्याच्या आश्वासनावर विश्वास ठेवू नका", "हमखास", "mr"),
     # Mixed scripts: a Hindi negation after an English phrase.
     ("Guaranteed returns नहीं मिलते", "guaranteed returns", "hi"),
+    # Warnings against a promise are not the promise.
+    ("Beware of guaranteed returns", "guaranteed returns", "en"),
+    ("Avoid guaranteed return schemes", "guaranteed return", "en"),
+    ("Be wary of any guaranteed returns", "guaranteed returns", "en"),
+    ("Watch out for guaranteed returns", "guaranteed returns", "en"),
+    ("Stay away from any assured returns offer", "assured returns", "en"),
+    ("गारंटीड रिटर्न के दावों से सावधान रहें", "गारंटीड रिटर्न", "hi"),
+    ("गारंटीड रिटर्न वाली योजनाओं से बचें", "गारंटीड रिटर्न", "hi"),
+    ("हमखास परतावा देणाऱ्या योजना टाळा", "हमखास परतावा", "mr"),
 ]
 
 
@@ -96,6 +106,13 @@ AFFIRMED = [
     ("जोखीम नाही, पण परताव्याची हमी", "हमी", "mr"),
     ("परताव्याची हमी आणि जोखीम नाही", "हमी", "mr"),
     ("१२% परताव्याची हमी!", "हमी", "mr"),
+    # A warning word that does not sit right before the phrase warns about something else.
+    ("Avoid missing guaranteed returns", "guaranteed returns", "en"),
+    ("Avoid taxes with guaranteed returns", "guaranteed returns", "en"),
+    # A line break ends a clause: a heading cannot negate the next line.
+    ("Invest without worry\nGuaranteed returns for all", "guaranteed returns", "en"),
+    ("We never miss a morning\n\nGuaranteed returns", "guaranteed returns", "en"),
+    ("निवेश करें बिना चिंता\nगारंटीड रिटर्न", "गारंटीड रिटर्न", "hi"),
 ]
 
 
@@ -158,3 +175,10 @@ def test_never_raises_on_any_text(text: str, data: st.DataObject) -> None:
     start = data.draw(st.integers(-2, len(text) + 2))
     end = data.draw(st.integers(-2, len(text) + 2))
     assert isinstance(is_negated(text, start, end, data.draw(st.none() | st.text())), bool)
+
+
+def test_a_phrase_split_over_two_lines_still_matches_and_keeps_its_negation() -> None:
+    assert negations("Returns are not\nguaranteed? Yes, not guaranteed", "guaranteed") == [
+        False,
+        True,
+    ]

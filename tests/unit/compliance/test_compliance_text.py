@@ -254,8 +254,23 @@ def test_joining_normalised_parts_equals_normalising_the_joined_text(parts: list
     assert joined == whole
     assert joined.origin == whole.origin
     assert joined.origin_end == whole.origin_end
+    assert joined.line_breaks() == whole.line_breaks()
+
+
+def test_line_breaks_are_spaces_in_the_text_and_listed_apart() -> None:
+    nt = normalize("Invest without worry\r\nGuaranteed returns \u2029 now\u200b\n")
+    assert nt.text == "invest without worry guaranteed returns now"
+    assert nt.line_breaks() == {20, 39}
+    assert normalize("one line").line_breaks() == frozenset()
 
 
 def test_parts_can_only_be_joined_by_whitespace() -> None:
     with pytest.raises(ValueError, match="whitespace"):
         join_normalized([normalize("a"), normalize("b")], " | ")
+
+
+def test_normalised_text_remembers_whether_the_original_was_nfc() -> None:
+    assert normalize("Café गारंटी").original_is_nfc
+    assert not normalize("Cafe\u0301").original_is_nfc
+    assert not join_normalized([normalize("a"), normalize("Cafe\u0301")]).original_is_nfc
+    assert join_normalized([normalize("a"), normalize("b")]).original_is_nfc

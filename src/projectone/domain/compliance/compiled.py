@@ -102,7 +102,8 @@ class _FieldScan:
     def length(self) -> int:
         if self._length is None:
             raw = self.raw
-            self._length = len(raw) if is_nfc(raw) else len(unicodedata.normalize("NFC", raw))
+            nfc = self.norm.original_is_nfc or is_nfc(raw)
+            self._length = len(raw) if nfc else len(unicodedata.normalize("NFC", raw))
         return self._length
 
     def span(self, start: int, end: int) -> Span:
@@ -143,7 +144,10 @@ class _Scan:
         key = (f.name, start, end)
         negated = self.negated.get(key)
         if negated is None:
-            negated = self.negated[key] = is_negated(f.norm.text, start, end, self.subject.language)
+            norm = f.norm
+            negated = self.negated[key] = is_negated(
+                norm.text, start, end, self.subject.language, norm.line_breaks()
+            )
         return negated
 
 

@@ -244,7 +244,9 @@ class _Evaluator:
     def negated(self, f: _Field, start: int, end: int) -> bool:
         key = (f.name, start, end)
         if key not in self._negated:
-            self._negated[key] = is_negated(f.norm.text, start, end, self.subject.language)
+            self._negated[key] = is_negated(
+                f.norm.text, start, end, self.subject.language, f.norm.line_breaks()
+            )
         return self._negated[key]
 
     def prove(self, f: _Field, spans: Iterable[tuple[int, int]]) -> None:

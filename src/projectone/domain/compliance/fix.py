@@ -13,6 +13,7 @@ import attrs
 
 from projectone.domain.compliance.evaluate import Subject
 from projectone.domain.compliance.matcher import reference_find
+from projectone.domain.compliance.negation import is_negated
 from projectone.domain.compliance.rulebook import AutoFix, Rulebook
 from projectone.domain.compliance.text import normalize, normalize_phrase
 
@@ -39,13 +40,21 @@ def _append(parts: dict[str, str], fix: AutoFix, language: str) -> bool:
 
 
 def _replace(parts: dict[str, str], fix: AutoFix, language: str) -> bool:
+    """Replace the affirmed occurrences of the fix's phrases; negated ones ("we do not offer
+    guaranteed returns") say the opposite of a promise and are kept as written."""
     replacement = fix.replacement[language]
     changed = False
     for name, raw in parts.items():
         norm = normalize(raw)
+        breaks = norm.line_breaks()
         found = reference_find(list(fix.phrases), norm.text)
         spans = sorted(
-            {norm.original_span(s, e) for spans in found.values() for s, e in spans},
+            {
+                norm.original_span(s, e)
+                for spans in found.values()
+                for s, e in spans
+                if not is_negated(norm.text, s, e, language, breaks)
+            },
             reverse=True,
         )
         kept: list[tuple[int, int]] = []

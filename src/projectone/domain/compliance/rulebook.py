@@ -470,6 +470,13 @@ class _Loader:
         return expr if ok else None
 
 
+def _parameter_text(value: Any) -> str:
+    """What ``${name}`` stands for: text as is; a list of texts as a rule-language list."""
+    if isinstance(value, list):
+        return "[" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in value) + "]"
+    return str(value)
+
+
 def parse_rulebook(source: str, *, parameters: Mapping[str, str] | None = None) -> Rulebook:
     """Load a rulebook from TOML text; ``RuleError`` listing every problem if any.
 
@@ -492,9 +499,13 @@ def parse_rulebook(source: str, *, parameters: Mapping[str, str] | None = None) 
             ]
         ) from None
     head = doc.get("rulebook", {})
-    params = {str(k): str(v) for k, v in doc.get("parameters", {}).items()}
+    raw_params = doc.get("parameters", {})
+    params = {str(k): _parameter_text(v) for k, v in raw_params.items()}
     params.update(parameters or {})
     loader = _Loader(source, params)
+    for name, value in raw_params.items():
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            loader.problem(f"parameter {name!r}: a list parameter holds text items only")
     if not isinstance(head, Mapping) or not isinstance(head.get("version"), str):
         loader.problem("[rulebook] needs a version (text)")
         head = {} if not isinstance(head, Mapping) else head

@@ -63,6 +63,8 @@ _ZW_CLASS = "".join(sorted(ZERO_WIDTH))
 # between words: runs of two or more, whitespace other than a space, zero-width characters, and
 # a space at either end. Text between such runs is kept in bulk.
 _ZERO_WIDTH_RE = re.compile(f"[{_ZW_CLASS}]")
+# What str.splitlines() splits on: every one is also whitespace (str.isspace).
+_LINE_BREAK_RE = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Where such a run can be spotted cheaply: one regex with several branches anchored on a space
 # tries them all at every space of the text, these seeds only stop where a run is irregular.
 _IRREGULAR_SEED = re.compile(f"[^\\S ]|[{_ZW_CLASS}]|  ")
@@ -246,7 +248,33 @@ class NormalizedText:
     _folded: str = attrs.field(eq=False, repr=False, alias="folded")
     _starts: list[int] | None = attrs.field(eq=False, repr=False, alias="starts")
     _ends: list[int] | None = attrs.field(eq=False, repr=False, alias="ends")
+    #: Whether ``original`` was already in NFC (so its NFC length is its length).
+    original_is_nfc: bool = attrs.field(default=False, eq=False, repr=False, kw_only=True)
     _map: list[_OffsetMap] = attrs.field(init=False, factory=list, eq=False, repr=False)
+    _breaks: list[frozenset[int]] = attrs.field(init=False, factory=list, eq=False, repr=False)
+
+    def line_breaks(self) -> frozenset[int]:
+        """Indices of the spaces in ``text`` that stand for whitespace holding a line break.
+
+        Matching reads across line breaks (a phrase split over two lines still matches), but
+        a clause does not: the negation heuristic ends a clause at these spaces, so a heading
+        such as "Invest without worry" cannot negate "Guaranteed returns" on the next line.
+        """
+        if not self._breaks:
+            folded = self._folded
+            found: frozenset[int] = frozenset()
+            if _LINE_BREAK_RE.search(folded) is None:
+                pass
+            elif _ZERO_WIDTH_RE.search(folded) is None:
+                found = _breaks_between_lines(folded)
+            else:
+                found = frozenset(
+                    at
+                    for at, unit, start, end, _, _ in self._offsets().pieces
+                    if unit and _LINE_BREAK_RE.search(self.original, start, end) is not None
+                )
+            self._breaks.append(found)
+        return self._breaks[0]
 
     def _offsets(self) -> _OffsetMap:
         if not self._map:
@@ -309,7 +337,9 @@ def normalize(text: str) -> NormalizedText:
         collapsed = " ".join(folded.split())
     else:
         collapsed = _collapse(folded, starts, ends)[0]
-    return NormalizedText(text, collapsed, folded=folded, starts=starts, ends=ends)
+    return NormalizedText(
+        text, collapsed, folded=folded, starts=starts, ends=ends, original_is_nfc=nfc is text
+    )
 
 
 def join_normalized(parts: Sequence[NormalizedText], separator: str = "\n\n") -> NormalizedText:
@@ -324,6 +354,24 @@ def join_normalized(parts: Sequence[NormalizedText], separator: str = "\n\n") ->
     original = separator.join(p.original for p in parts)
     text = " ".join(p.text for p in parts if p.text)
     folded = separator.join(p._folded for p in parts)
+    joined = _join_offsets(original, text, folded, parts, separator)
+    object.__setattr__(joined, "original_is_nfc", all(p.original_is_nfc for p in parts))
+    # The line breaks of the whole: each part's own, shifted, and the separators between them
+    # (what the whole's offset map would say, without building it).
+    breaks: set[int] = set()
+    at = 0
+    for part in (p for p in parts if p.text):
+        if at:
+            breaks.add(at - 1)
+        breaks.update(at + i for i in part.line_breaks())
+        at += len(part.text) + 1
+    joined._breaks.append(frozenset(breaks))
+    return joined
+
+
+def _join_offsets(
+    original: str, text: str, folded: str, parts: Sequence[NormalizedText], separator: str
+) -> NormalizedText:
     if all(p._starts is None for p in parts):
         return NormalizedText(original, text, folded=folded, starts=None, ends=None)
     starts: list[int] = []
@@ -411,6 +459,24 @@ def _fold_with_offsets(
         new_starts.extend([s] * len(f))
         new_ends.extend([e] * len(f))
     return "".join(out), new_starts, new_ends
+
+
+def _breaks_between_lines(folded: str) -> frozenset[int]:
+    """Where, in ``" ".join(folded.split())``, the spaces between two lines fall.
+
+    The text's words are the lines' words in order; the space before the first word of every
+    non-empty line but the first stands for a line break. (Without zero-width characters only:
+    those are removed, not split on.)
+    """
+    breaks: list[int] = []
+    at = -1  # where the space after the text so far would be
+    for line in folded.splitlines():
+        n = len(" ".join(line.split()))
+        if n:
+            if at >= 0:
+                breaks.append(at)
+            at += n + 1
+    return frozenset(breaks)
 
 
 def _regular_spaces(folded: str) -> bool:

@@ -98,9 +98,9 @@ FUNCTIONS: dict[str, Function] = {
         Function("WORDS", ("field",), Type.NUMBER, "number of words"),
         Function(
             "COUNT",
-            ("field", "phrase"),
+            ("field", "phrases"),
             Type.NUMBER,
-            "number of whole-word occurrences of the phrase",
+            "number of whole-word occurrences of the phrase (of all the phrases of a list)",
         ),
         Function(
             "NEAR",
