@@ -137,6 +137,35 @@ def test_parameters_can_be_overridden_when_loading() -> None:
     assert ok.violations == ()
 
 
+LIST_PARAMETER_RULEBOOK = """\
+[rulebook]
+version = "1"
+[parameters]
+promises = ["sure shot", "it's certain"]
+[[rules]]
+id = "P"
+name = "promise"
+category = "sebi_mandatory"
+severity = "error"
+when = "AFFIRMS(text, ${promises}) AND COUNT(text, ${promises}) >= 1"
+message = "m"
+reference = "r"
+"""
+
+
+def test_a_list_parameter_is_substituted_as_a_list_of_phrases() -> None:
+    rb = parse_rulebook(LIST_PARAMETER_RULEBOOK)
+    assert [v.rule_id for v in rb.check(Subject.of(body="It's certain!")).violations] == ["P"]
+    assert rb.check(Subject.of(body="This is a sure shot pick")).violations != ()
+    assert rb.check(Subject.of(body="Not a sure shot")).violations == ()
+
+
+def test_a_list_parameter_holds_text_only() -> None:
+    source = LIST_PARAMETER_RULEBOOK.replace('["sure shot", "it\'s certain"]', '["a", 1]')
+    with pytest.raises(RuleError, match="list parameter holds text items only"):
+        parse_rulebook(source)
+
+
 def test_every_problem_of_a_bad_rulebook_is_listed_with_its_position() -> None:
     bad = """\
 [rulebook]
