@@ -214,12 +214,16 @@ def _words_backward(text: str, start: int, breaks: AbstractSet[int]) -> Iterator
     """The words of the clause before ``start``, nearest first (at most ``_MAX_CONTEXT`` chars)."""
     lo = max(0, start - _MAX_CONTEXT)
     i = start - 1
+    word_char = is_word_char
     while i >= lo:
-        if is_word_char(text[i]):
+        c = text[i]
+        if c == " " and i not in breaks:  # the common case, before any call
+            i -= 1
+        elif word_char(c):
             j = i
-            while j > lo and (is_word_char(text[j - 1]) or (j - 1 > lo and _joins(text, j - 1))):
+            while j > lo and (word_char(text[j - 1]) or (j - 1 > lo and _joins(text, j - 1))):
                 j -= 1
-            if j == lo and lo > 0 and is_word_char(text[lo - 1]):
+            if j == lo and lo > 0 and word_char(text[lo - 1]):
                 return  # a word cut by the context window
             word = _token(text[j : i + 1])
             if word in _CONTRAST:
@@ -238,10 +242,14 @@ def _words_forward(
     """The words of the clause from ``begin`` with their end offsets, in text order."""
     hi = min(len(text), begin + _MAX_CONTEXT) if hi is None else hi
     i = begin
+    word_char = is_word_char
     while i < hi:
-        if is_word_char(text[i]):
+        c = text[i]
+        if c == " " and i not in breaks:
+            i += 1
+        elif word_char(c):
             j = i + 1
-            while j < hi and (is_word_char(text[j]) or (j + 1 < hi and _joins(text, j))):
+            while j < hi and (word_char(text[j]) or (j + 1 < hi and _joins(text, j))):
                 j += 1
             word = _token(text[i:j])
             if word in _CONTRAST:

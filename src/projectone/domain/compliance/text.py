@@ -59,36 +59,47 @@ _DEVANAGARI_DIGITS = tuple((chr(0x0966 + d), str(d)) for d in range(10))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HAS_DEVANAGARI_DIGIT = re.compile("[\u0966-\u096f]")
 _ZW_CLASS = "".join(sorted(ZERO_WIDTH))
-# Step 5 only has work where whitespace and zero-width characters are not already single spaces
-# between words: runs of two or more, whitespace other than a space, zero-width characters, and
-# a space at either end. Text between such runs is kept in bulk.
 _ZERO_WIDTH_RE = re.compile(f"[{_ZW_CLASS}]")
 # What str.splitlines() splits on: every one is also whitespace (str.isspace).
 _LINE_BREAK_RE = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-# Where such a run can be spotted cheaply: one regex with several branches anchored on a space
-# tries them all at every space of the text, these seeds only stop where a run is irregular.
-_IRREGULAR_SEED = re.compile(f"[^\\S ]|[{_ZW_CLASS}]|  ")
+# Step 5 changes offsets only where whitespace and zero-width characters do not map one to one:
+# runs of two or more, zero-width characters, and whitespace at either end. A single line
+# break or tab between two words becomes a space in place, so the offset map keeps it in a run
+# copied as is. These seeds find the runs that matter; the runs are then grown to full length.
+_LENGTH_CHANGING_SEED = re.compile(f"\\s\\s|[{_ZW_CLASS}]")
 _RUN = re.compile(f"[\\s{_ZW_CLASS}]+")
 
 
-def _irregular_runs(folded: str) -> list[tuple[int, int]]:
-    """The maximal runs of whitespace and zero-width characters that step 5 rewrites."""
+def _without_zero_width(text: str) -> str:
+    if _ZERO_WIDTH_RE.search(text) is None:
+        return text
+    for zw in ZERO_WIDTH:
+        text = text.replace(zw, "")
+    return text
+
+
+def _is_blank(c: str) -> bool:
+    return c.isspace() or c in ZERO_WIDTH
+
+
+def _collapsed_runs(folded: str) -> list[tuple[int, int]]:
+    """The maximal runs of whitespace and zero-width characters whose length step 5 changes."""
     runs: list[tuple[int, int]] = []
     n = len(folded)
 
     def add(at: int) -> None:
         start = at
-        while start > 0 and (folded[start - 1].isspace() or folded[start - 1] in ZERO_WIDTH):
+        while start > 0 and _is_blank(folded[start - 1]):
             start -= 1
         run = _RUN.match(folded, at)
         runs.append((start, run.end() if run else at))
 
-    if folded[:1] == " ":
+    if folded[:1].isspace():
         add(0)
-    for m in _IRREGULAR_SEED.finditer(folded):
+    for m in _LENGTH_CHANGING_SEED.finditer(folded):
         if not runs or m.start() >= runs[-1][1]:
             add(m.start())
-    if folded[-1:] == " " and (not runs or runs[-1][1] < n):
+    if folded[-1:].isspace() and (not runs or runs[-1][1] < n):
         add(n - 1)
     return runs
 
@@ -263,24 +274,16 @@ class NormalizedText:
         if not self._breaks:
             folded = self._folded
             found: frozenset[int] = frozenset()
-            if _LINE_BREAK_RE.search(folded) is None:
-                pass
-            elif _ZERO_WIDTH_RE.search(folded) is None:
-                found = _breaks_between_lines(folded)
-            else:
-                found = frozenset(
-                    at
-                    for at, unit, start, end, _, _ in self._offsets().pieces
-                    if unit and _LINE_BREAK_RE.search(self.original, start, end) is not None
-                )
+            if _LINE_BREAK_RE.search(folded) is not None:
+                found = _breaks_between_lines(_without_zero_width(folded))
             self._breaks.append(found)
         return self._breaks[0]
 
     def _offsets(self) -> _OffsetMap:
         if not self._map:
-            text, offsets = _collapse(self._folded, self._starts, self._ends)
-            # Both ways of collapsing whitespace must agree; fail loudly if they ever do not.
-            assert text == self.text, "normalised text and its offset map disagree"
+            length, offsets = _offset_map(self._folded, self._starts, self._ends)
+            # The text and its map are built apart; fail loudly if they ever disagree.
+            assert length == len(self.text), "normalised text and its offset map disagree"
             self._map.append(offsets)
         return self._map[0]
 
@@ -330,15 +333,18 @@ def normalize(text: str) -> NormalizedText:
             for digit, ascii_digit in _DEVANAGARI_DIGITS:
                 folded = folded.replace(digit, ascii_digit)
         folded = replace_lone_surrogates(folded)
-    if _regular_spaces(folded):
-        collapsed = folded
-    elif starts is None and _ZERO_WIDTH_RE.search(folded) is None:
-        # str.split() splits on exactly the characters str.isspace() accepts.
-        collapsed = " ".join(folded.split())
-    else:
-        collapsed = _collapse(folded, starts, ends)[0]
+    # str.split() splits on exactly the characters str.isspace() accepts; removing zero-width
+    # characters first joins what they split ("gua\u200branteed") and leaves the spaces around.
+    collapsed = folded if _regular_spaces(folded) else " ".join(_without_zero_width(folded).split())
     return NormalizedText(
         text, collapsed, folded=folded, starts=starts, ends=ends, original_is_nfc=nfc is text
+    )
+
+
+def _starts_with_mark(text: str) -> bool:
+    c = text[:1]
+    return bool(c) and bool(
+        unicodedata.combining(c) or unicodedata.combining(unicodedata.normalize("NFD", c)[:1])
     )
 
 
@@ -352,6 +358,10 @@ def join_normalized(parts: Sequence[NormalizedText], separator: str = "\n\n") ->
     if not separator or not separator.isspace():
         raise ValueError(f"the separator must be whitespace, not {separator!r}")
     original = separator.join(p.original for p in parts)
+    if any(_starts_with_mark(p.original) for p in parts[1:]):
+        # A part opening with a combining mark joins the separator's last character in NFC's
+        # eyes; the offsets would be attributed differently. Rare: normalise the whole instead.
+        return normalize(original)
     text = " ".join(p.text for p in parts if p.text)
     folded = separator.join(p._folded for p in parts)
     joined = _join_offsets(original, text, folded, parts, separator)
@@ -484,49 +494,35 @@ def _regular_spaces(folded: str) -> bool:
     return folded.isprintable() and "  " not in folded and folded[:1] != " " and folded[-1:] != " "
 
 
-def _collapse(
+def _offset_map(
     folded: str, starts: list[int] | None, ends: list[int] | None
-) -> tuple[str, _OffsetMap]:
-    """Step 5 with its offset map: drop zero-width characters, collapse and strip whitespace."""
+) -> tuple[int, _OffsetMap]:
+    """The offset map of step 5 over ``folded``, and the length of the text it maps."""
     pieces: list[_Piece] = []
-    if _regular_spaces(folded):
-        if starts is None or ends is None:
-            pieces.append((0, False, 0, 0, None, None))
-            last_end = len(folded)
-        else:
-            pieces.append((0, False, 0, 0, tuple(starts), tuple(ends)))
-            last_end = ends[-1] if ends else 0
-        return folded, _OffsetMap(tuple(pieces), (0,), last_end)
-    parts: list[str] = []
+    identity = starts is None or ends is None
     at = 0
     last_end = 0
-
-    def keep(a: int, b: int) -> None:
-        nonlocal at, last_end
-        parts.append(folded[a:b])
-        if starts is None or ends is None:
-            pieces.append((at, False, a, 0, None, None))
-            last_end = b
-        else:
-            pieces.append((at, False, 0, 0, tuple(starts[a:b]), tuple(ends[a:b])))
-            last_end = ends[b - 1]
-        at += b - a
-
     pos = 0
-    for a, b in _irregular_runs(folded):
-        if a > pos:
-            keep(pos, a)
+    n = len(folded)
+    for a, b in [*_collapsed_runs(folded), (n, n)]:
+        if a > pos:  # folded[pos:a] maps one to one
+            if identity:
+                pieces.append((at, False, pos, 0, None, None))
+                last_end = a
+            else:
+                assert starts is not None
+                assert ends is not None
+                pieces.append((at, False, 0, 0, tuple(starts[pos:a]), tuple(ends[pos:a])))
+                last_end = ends[a - 1]
+            at += a - pos
         pos = b
         # A run holding real whitespace between two kept characters becomes one space that maps
         # back to the whole run.
-        if parts and b < len(folded) and any(c.isspace() for c in folded[a:b]):
-            parts.append(" ")
+        if at and b < n and any(c.isspace() for c in folded[a:b]):
             unit_end = b if ends is None else ends[b - 1]
             pieces.append((at, True, a if starts is None else starts[a], unit_end, None, None))
             last_end = unit_end
             at += 1
-    if pos < len(folded):
-        keep(pos, len(folded))
     if not pieces:
         pieces.append((0, False, 0, 0, None, None))
-    return "".join(parts), _OffsetMap(tuple(pieces), tuple(p[0] for p in pieces), last_end)
+    return at, _OffsetMap(tuple(pieces), tuple(p[0] for p in pieces), last_end)
