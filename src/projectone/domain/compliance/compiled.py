@@ -183,6 +183,9 @@ def _compile(expr: Expr, regex_index: Mapping[str, int]) -> _Fn:
             capped = _capped_word_count(op, left, right)
             if capped is not None:
                 return capped
+            literal = _field_against_literal(op, left, right)
+            if literal is not None:
+                return literal
             a, b = _compile(left, regex_index), _compile(right, regex_index)
             return lambda s: compare(op, a(s), b(s))
         case Call():
@@ -216,6 +219,27 @@ def _capped_word_count(op: Op, left: Expr, right: Expr) -> _Fn | None:
     if flipped:
         return lambda s: compare(op, k, s.field(field).word_count(cap))
     return lambda s: compare(op, s.field(field).word_count(cap), k)
+
+
+def _field_against_literal(op: Op, left: Expr, right: Expr) -> _Fn | None:
+    """``field == 'x'``, ``field != 'x'``, ``field IN ['x', 'y']`` with the literals normalised
+    once (what :func:`compare` would do on every call)."""
+    if not isinstance(left, FieldRef):
+        return None
+    name = left.name
+    if op in (Op.EQ, Op.NE) and isinstance(right, StringLit):
+        value = normalize_phrase(right.value)
+        if op is Op.EQ:
+            return lambda s: normalize_phrase(s.subject.get(name)) == value
+        return lambda s: normalize_phrase(s.subject.get(name)) != value
+    if op is Op.IN and isinstance(right, ListLit):
+        if not all(isinstance(i, StringLit) for i in right.items):
+            return None
+        values = frozenset(
+            normalize_phrase(i.value) for i in right.items if isinstance(i, StringLit)
+        )
+        return lambda s: normalize_phrase(s.subject.get(name)) in values
+    return None
 
 
 def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
