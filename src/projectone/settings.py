@@ -13,6 +13,7 @@ environment variables win over the file.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -146,11 +147,37 @@ def load_settings(
     except ConfigurationError:
         raise
     except Exception as exc:
-        raise ConfigurationError("settings", _describe(exc)) from None
+        names = {path: name for name, path in known.items()}
+        key, reason = _describe(exc, names)
+        raise ConfigurationError(key, reason) from None
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        messages = cattrs.transform_error(exc)
-        return "; ".join(messages)
-    return str(exc)
+_AT = re.compile(r"^(?P<message>.*) @ \$(?P<path>(\.\w+)*)$")
+_FIELD_FIRST = re.compile(r"^unknown error \((?P<field>\w+): (?P<reason>.*)\)$")
+
+
+def _describe(exc: BaseException, names: Mapping[tuple[str, ...], str]) -> tuple[str, str]:
+    """The setting a structuring error is about, as its PROJECTONE_* name, and why.
+
+    cattrs reports paths such as ``$.dispatch.batch_size`` and, for a failed attrs validator,
+    the enclosing table with the field inside the message; both are mapped back to the
+    variable a user sets (the TOML key is the same path).
+    """
+    if not isinstance(exc, cattrs.BaseValidationError):
+        return "settings", str(exc)
+    found: list[tuple[str, str]] = []
+    for message in cattrs.transform_error(exc):
+        m = _AT.match(message)
+        if m is None:
+            found.append(("settings", message))
+            continue
+        path = tuple(p for p in m.group("path").split(".") if p)
+        reason = m.group("message")
+        inner = _FIELD_FIRST.match(reason)
+        if inner is not None:
+            path = (*path, inner.group("field"))
+            reason = inner.group("reason")
+        found.append((names.get(path, ".".join(path) or "settings"), reason))
+    if len(found) == 1:
+        return found[0]
+    return "settings", "; ".join(f"{key}: {reason}" for key, reason in found)

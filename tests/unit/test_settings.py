@@ -61,9 +61,14 @@ def test_a_misspelt_setting_is_an_error_not_a_silent_default() -> None:
         {"PROJECTONE_WHATSAPP_TIMEOUT_SECONDS": "-1"},
     ],
 )
-def test_a_malformed_value_is_a_configuration_error(environ: dict[str, str]) -> None:
-    with pytest.raises(ConfigurationError):
+def test_a_malformed_value_is_a_configuration_error_naming_the_variable(
+    environ: dict[str, str],
+) -> None:
+    (name,) = environ
+    with pytest.raises(ConfigurationError) as raised:
         load_settings(environ)
+    assert raised.value.key == name
+    assert str(raised.value).startswith(f"{name}: ")
 
 
 def test_an_unreadable_settings_file_is_a_configuration_error(tmp_path: Path) -> None:
