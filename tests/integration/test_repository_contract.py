@@ -36,6 +36,7 @@ from projectone.domain import (
     Variant,
 )
 from projectone.ports import UnitOfWork
+from projectone.testing.builders import reviewed
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
 
 UowFactory = Callable[[], UnitOfWork]
@@ -96,7 +97,7 @@ def make_pack(advisor_id: uuid.UUID | None, **changes: Any) -> ContentPack:
         "created_at": T0,
     }
     fields.update(changes)
-    return ContentPack(**fields)
+    return reviewed(ContentPack(**fields))
 
 
 def make_delivery(advisor: Advisor, pack: ContentPack, **changes: Any) -> Delivery:

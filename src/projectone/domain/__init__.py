@@ -1,6 +1,31 @@
-"""The domain: pure, deterministic rules of projectone. No I/O; time and ids are passed in."""
+"""The domain: pure, deterministic rules of projectone. No I/O; time and ids are passed in.
+
+The workflow functions (``submit``, ``approve``, … and the incident moves) are reached through
+their modules, ``projectone.domain.approval`` and ``projectone.domain.incident``: both have an
+``escalate``, and a module-qualified call says which machine it moves.
+"""
 
 from projectone.domain.advisor import Advisor, AdvisorStatus, AdvisorType, Tier
+from projectone.domain.approval import ComplianceOutcome, Transition, review_order
+from projectone.domain.audit import (
+    GENESIS_HASH,
+    RETENTION_YEARS,
+    Actor,
+    ActorType,
+    AuditDraft,
+    AuditEvent,
+    ChainReport,
+    Digest,
+    Role,
+    canonical_form,
+    changed_fields,
+    daily_digest,
+    event_hash,
+    parse_digest_file,
+    to_json_value,
+    verify_against_digests,
+    verify_chain,
+)
 from projectone.domain.content import (
     ContentPack,
     ContentStatus,
@@ -23,10 +48,20 @@ from projectone.domain.errors import (
     ConflictError,
     InvalidTransitionError,
     NotFoundError,
+    PermissionDeniedError,
     ProjectOneError,
     ProviderError,
     UnavailableError,
     ValidationError,
+)
+from projectone.domain.incident import (
+    Incident,
+    IncidentChange,
+    IncidentSeverity,
+    IncidentStatus,
+    IncidentType,
+    incident_for_outcome,
+    open_incident,
 )
 from projectone.domain.language import Language
 from projectone.domain.sla import SlaSummary, summarize
@@ -34,12 +69,20 @@ from projectone.domain.timezone import DEFAULT_SEND_TIME, IST, local_to_utc
 
 __all__ = [
     "DEFAULT_SEND_TIME",
+    "GENESIS_HASH",
     "IST",
+    "RETENTION_YEARS",
     "SLA_WINDOW",
+    "Actor",
+    "ActorType",
     "Advisor",
     "AdvisorStatus",
     "AdvisorType",
+    "AuditDraft",
+    "AuditEvent",
+    "ChainReport",
     "Channel",
+    "ComplianceOutcome",
     "ConfigurationError",
     "ConflictError",
     "ContentPack",
@@ -48,20 +91,40 @@ __all__ = [
     "ContentVariant",
     "Delivery",
     "DeliveryStatus",
+    "Digest",
+    "Incident",
+    "IncidentChange",
+    "IncidentSeverity",
+    "IncidentStatus",
+    "IncidentType",
     "InvalidTransitionError",
     "Language",
     "NotFoundError",
+    "PermissionDeniedError",
     "ProjectOneError",
     "ProviderError",
+    "Role",
     "SlaOutcome",
     "SlaSummary",
     "Tier",
+    "Transition",
     "UnavailableError",
     "ValidationError",
     "Variant",
     "can_advance",
+    "canonical_form",
     "canonical_json",
+    "changed_fields",
     "content_hash",
+    "daily_digest",
+    "event_hash",
+    "incident_for_outcome",
     "local_to_utc",
+    "open_incident",
+    "parse_digest_file",
+    "review_order",
     "summarize",
+    "to_json_value",
+    "verify_against_digests",
+    "verify_chain",
 ]

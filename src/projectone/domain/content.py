@@ -6,9 +6,10 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import re
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -145,6 +146,57 @@ def content_hash(variants: Mapping[Language, ContentVariant]) -> str:
     return hashlib.sha256(canonical_json(variants).encode("utf-8")).hexdigest()
 
 
+_VERDICTS = frozenset({"pass", "review", "block"})
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _optional_text(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValidationError(attribute.name, value, "must be non-empty text or None")
+
+
+def _optional_aware(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
+        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
+
+
+def _risk_score(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError(attribute.name, value, "must be a whole number from 0 to 100")
+
+
+def _verdict(value: object) -> str | None:
+    # Kept as plain text (not the compliance package's enum) so a pack never depends on the
+    # rule engine; a ``Verdict`` member is accepted since it is a str.
+    if value is None:
+        return None
+    if not isinstance(value, str) or str(value) not in _VERDICTS:
+        raise ValidationError("compliance_verdict", value, "must be pass, review or block")
+    return str(value)
+
+
+def _findings(value: Iterable[Any]) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError("findings", value, "must be a list of rule ids")
+    ids = tuple(value)
+    for rule_id in ids:
+        if not isinstance(rule_id, str) or not rule_id.strip():
+            raise ValidationError("findings", rule_id, "a rule id must be non-empty text")
+    return ids
+
+
+def _flag(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, value, "must be true or false")
+
+
+def _optional_hash(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or _HEX64.fullmatch(value) is None):
+        raise ValidationError(attribute.name, value, "must be 64 lowercase hex digits")
+
+
 def _positive(field: str) -> Any:
     def check(_: Any, __: Any, value: int) -> None:
         if not isinstance(value, int) or value < 1:
@@ -168,6 +220,20 @@ class ContentPack:
     parent_id: uuid.UUID | None = None
     scheduled_date: dt.date | None = None
     created_at: dt.datetime
+    # The workflow's record (see ``projectone.domain.approval``): who wrote it, what the last
+    # compliance check said, who reviewed it, and the content hash that was approved.
+    author_id: str | None = attrs.field(default=None, validator=_optional_text)
+    submitted_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    risk_score: int | None = attrs.field(default=None, validator=_risk_score)
+    compliance_verdict: str | None = attrs.field(default=None, converter=_verdict)
+    rulebook_version: str | None = attrs.field(default=None, validator=_optional_text)
+    findings: tuple[str, ...] = attrs.field(default=(), converter=_findings)
+    requires_human: bool = attrs.field(default=False, validator=_flag)
+    escalated: bool = attrs.field(default=False, validator=_flag)
+    reviewer_id: str | None = attrs.field(default=None, validator=_optional_text)
+    reviewed_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    review_note: str | None = attrs.field(default=None, validator=_optional_text)
+    approved_hash: str | None = attrs.field(default=None, validator=_optional_hash)
 
     def __attrs_post_init__(self) -> None:
         if self.status is ContentStatus.SCHEDULED and self.scheduled_date is None:

@@ -11,6 +11,7 @@ __all__ = [
     "ConflictError",
     "InvalidTransitionError",
     "NotFoundError",
+    "PermissionDeniedError",
     "ProjectOneError",
     "ProviderError",
     "UnavailableError",
@@ -71,6 +72,18 @@ class InvalidTransitionError(ProjectOneError):
         self.reason = reason
         detail = f": {reason}" if reason else ""
         super().__init__(f"cannot {action} a {entity} in state {state!r}{detail}")
+
+
+class PermissionDeniedError(ProjectOneError):
+    """The actor may not ``action``: wrong role, not the author, or the author reviewing their own
+    work. Distinct from ``InvalidTransitionError`` so the HTTP API can answer 403, not 409."""
+
+    code = "permission_denied"
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"not allowed to {action}: {reason}")
 
 
 class ProviderError(ProjectOneError):

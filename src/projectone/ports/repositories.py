@@ -8,10 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from projectone.domain.advisor import Advisor
-from projectone.domain.content import ContentPack
+from projectone.domain.audit import AuditDraft, AuditEvent
+from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, Variant
+from projectone.domain.incident import Incident, IncidentStatus
 
-__all__ = ["AdvisorRepository", "ContentRepository", "DeliveryRepository"]
+__all__ = [
+    "AdvisorRepository",
+    "AuditLog",
+    "ContentRepository",
+    "DeliveryRepository",
+    "IncidentRepository",
+]
 
 
 class AdvisorRepository(Protocol):
@@ -58,6 +66,16 @@ class ContentRepository(Protocol):
         """For each advisor, the newest approved or scheduled pack meant for ``date``."""
         ...
 
+    async def update(self, pack: ContentPack) -> None:
+        """Replace the stored pack with the same id, or ``NotFoundError``."""
+        ...
+
+    async def with_status(
+        self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
+    ) -> Sequence[ContentPack]:
+        """Up to ``limit`` packs in ``status`` (of one advisor when given), oldest first."""
+        ...
+
 
 class DeliveryRepository(Protocol):
     async def add(self, delivery: Delivery) -> None:
@@ -95,4 +113,49 @@ class DeliveryRepository(Protocol):
 
     async def for_date(self, date: dt.date) -> Sequence[Delivery]:
         """Every delivery planned for ``date``."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail (DESIGN.md §3.5)."""
+
+    async def append(self, drafts: Sequence[AuditDraft]) -> list[AuditEvent]:
+        """Chain ``drafts`` after the current head, in order, and store them in this unit of
+        work's transaction. Concurrent writers are serialised: the chain stays one line."""
+        ...
+
+    async def head(self) -> AuditEvent | None:
+        """The last event of the chain, or ``None`` when it is empty."""
+        ...
+
+    async def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AuditEvent]:
+        """Up to ``limit`` events with ``sequence > after``, in chain order."""
+        ...
+
+    async def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEvent]:
+        """Every event about one pack, advisor or incident, in chain order."""
+        ...
+
+    async def on_day(self, day: dt.date) -> Sequence[AuditEvent]:
+        """Every event that happened on ``day`` (UTC), in chain order."""
+        ...
+
+
+class IncidentRepository(Protocol):
+    async def add(self, incident: Incident) -> None:
+        """Store a new incident; ``ConflictError`` if the id is taken."""
+        ...
+
+    async def get(self, incident_id: uuid.UUID) -> Incident:
+        """The incident, or ``NotFoundError``."""
+        ...
+
+    async def update(self, incident: Incident) -> None:
+        """Replace the stored incident with the same id, or ``NotFoundError``."""
+        ...
+
+    async def list(
+        self, *, status: IncidentStatus | None = None, pack_id: uuid.UUID | None = None
+    ) -> Sequence[Incident]:
+        """Incidents, newest first, filtered by status and/or pack."""
         ...

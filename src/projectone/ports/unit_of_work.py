@@ -8,8 +8,10 @@ from typing import Protocol, Self
 
 from projectone.ports.repositories import (
     AdvisorRepository,
+    AuditLog,
     ContentRepository,
     DeliveryRepository,
+    IncidentRepository,
 )
 
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
@@ -25,6 +27,8 @@ class UnitOfWork(Protocol):
     advisors: AdvisorRepository
     content: ContentRepository
     deliveries: DeliveryRepository
+    audit: AuditLog
+    incidents: IncidentRepository
 
     async def __aenter__(self) -> Self: ...
 

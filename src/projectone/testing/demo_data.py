@@ -14,6 +14,7 @@ from projectone.domain.advisor import Advisor, AdvisorStatus, AdvisorType, Tier
 from projectone.domain.content import ContentPack, ContentStatus, ContentType, ContentVariant
 from projectone.domain.language import Language
 from projectone.ports.clock import IdGenerator
+from projectone.testing.builders import reviewed
 
 __all__ = ["demo_advisors", "demo_packs"]
 
@@ -223,9 +224,18 @@ def _disclaimer(advisor: Advisor, language: Language) -> str:
 
 
 def demo_packs(
-    advisors: Sequence[Advisor], date: dt.date, *, ids: IdGenerator, now: dt.datetime
+    advisors: Sequence[Advisor],
+    date: dt.date,
+    *,
+    ids: IdGenerator,
+    now: dt.datetime,
+    status: ContentStatus = ContentStatus.APPROVED,
 ) -> list[ContentPack]:
-    """One approved pack per advisor for ``date``, in each of the advisor's languages."""
+    """One pack per advisor for ``date``, in each of the advisor's languages.
+
+    Approved by default, with the review record the workflow would leave (reviewer
+    ``admin:demo``); ``status=ContentStatus.DRAFT`` gives drafts to take through the workflow.
+    """
     topics = sorted(_POSTS)
     packs = []
     for advisor in advisors:
@@ -237,16 +247,16 @@ def demo_packs(
             variants[language] = ContentVariant(
                 title=title, body=body, cta=cta, disclaimer=_disclaimer(advisor, language)
             )
-        packs.append(
-            ContentPack(
-                id=ids.new_id(),
-                advisor_id=advisor.id,
-                topic=topic,
-                type=ContentType.EDUCATIONAL,
-                variants=variants,
-                status=ContentStatus.APPROVED,
-                scheduled_date=date,
-                created_at=now,
-            )
+        pack = ContentPack(
+            id=ids.new_id(),
+            advisor_id=advisor.id,
+            topic=topic,
+            type=ContentType.EDUCATIONAL,
+            variants=variants,
+            status=status,
+            scheduled_date=date,
+            created_at=now,
+            author_id=f"advisor:{advisor.id}",
         )
+        packs.append(reviewed(pack, reviewer_id="admin:demo", reviewed_at=now))
     return packs

@@ -19,6 +19,7 @@ from typing import Self, TypeVar
 import attrs
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import (
@@ -29,13 +30,16 @@ from projectone.domain.errors import (
     UnavailableError,
     ValidationError,
 )
+from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
 from projectone.ports.ai import AiFinding, ReviewResult
 from projectone.ports.messaging import OutboundText, SendReceipt
 from projectone.ports.repositories import (
     AdvisorRepository,
+    AuditLog,
     ContentRepository,
     DeliveryRepository,
+    IncidentRepository,
 )
 
 __all__ = [
@@ -43,8 +47,10 @@ __all__ = [
     "FakeWhatsAppSender",
     "FixedClock",
     "InMemoryAdvisorRepository",
+    "InMemoryAuditLog",
     "InMemoryContentRepository",
     "InMemoryDeliveryRepository",
+    "InMemoryIncidentRepository",
     "InMemoryStore",
     "InMemoryTransaction",
     "InMemoryUnitOfWork",
@@ -59,6 +65,8 @@ _Row = TypeVar("_Row")
 _ADVISORS = "advisors"
 _PACKS = "content_packs"
 _DELIVERIES = "deliveries"
+_AUDIT = "audit_events"
+_INCIDENTS = "incidents"
 
 
 @attrs.define
@@ -71,6 +79,9 @@ class InMemoryStore:
     advisors: dict[uuid.UUID, Advisor] = attrs.field(factory=dict)
     packs: dict[uuid.UUID, ContentPack] = attrs.field(factory=dict)
     deliveries: dict[uuid.UUID, Delivery] = attrs.field(factory=dict)
+    #: The audit chain, in sequence order (append-only: nothing ever rewrites it).
+    audit: list[AuditEvent] = attrs.field(factory=list)
+    incidents: dict[uuid.UUID, Incident] = attrs.field(factory=dict)
 
 
 def _conflict(entity: str, constraint: str) -> ConflictError:
@@ -88,6 +99,8 @@ class InMemoryTransaction:
         self.advisors: dict[uuid.UUID, Advisor] = {}
         self.packs: dict[uuid.UUID, ContentPack] = {}
         self.deliveries: dict[uuid.UUID, Delivery] = {}
+        self.audit: list[AuditEvent] = []
+        self.incidents: dict[uuid.UUID, Incident] = {}
         # Ids this transaction inserted (not updated): a commit must find them still free.
         self._inserted: set[tuple[str, uuid.UUID]] = set()
         self.failed = False
@@ -102,6 +115,12 @@ class InMemoryTransaction:
 
     def all_deliveries(self) -> dict[uuid.UUID, Delivery]:
         return {**self.store.deliveries, **self.deliveries}
+
+    def all_audit(self) -> list[AuditEvent]:
+        return [*self.store.audit, *self.audit]
+
+    def all_incidents(self) -> dict[uuid.UUID, Incident]:
+        return {**self.store.incidents, **self.incidents}
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -122,6 +141,30 @@ class InMemoryTransaction:
         self._guard(lambda: self._check_delivery(delivery))
         self.deliveries[delivery.id] = delivery
         self._inserted.add((_DELIVERIES, delivery.id))
+
+    def update_pack(self, pack: ContentPack) -> None:
+        if pack.id not in self.all_packs():
+            raise NotFoundError("content_pack", pack.id)
+        self._guard(lambda: _check_pack(pack, self.all_advisors(), self.all_packs()))
+        self.packs[pack.id] = pack
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        self.audit.extend(events)
+
+    def insert_incident(self, incident: Incident) -> None:
+        self._guard(lambda: self._check_insert(_INCIDENTS, incident.id, self.all_incidents()))
+        self._guard(lambda: self._check_incident(incident))
+        self.incidents[incident.id] = incident
+        self._inserted.add((_INCIDENTS, incident.id))
+
+    def update_incident(self, incident: Incident) -> None:
+        if incident.id not in self.all_incidents():
+            raise NotFoundError("incident", incident.id)
+        self._guard(lambda: self._check_incident(incident))
+        self.incidents[incident.id] = incident
+
+    def _check_incident(self, incident: Incident) -> None:
+        _check_incident(incident, self.all_advisors(), self.all_packs())
 
     def update_delivery(self, delivery: Delivery) -> None:
         if delivery.id not in self.all_deliveries():
@@ -151,6 +194,8 @@ class InMemoryTransaction:
         self.advisors.clear()
         self.packs.clear()
         self.deliveries.clear()
+        self.audit.clear()
+        self.incidents.clear()
         self._inserted.clear()
 
     def apply(self) -> None:
@@ -159,6 +204,8 @@ class InMemoryTransaction:
         self.store.advisors.update(self.advisors)
         self.store.packs.update(self.packs)
         self.store.deliveries.update(self.deliveries)
+        self.store.audit.extend(self.audit)
+        self.store.incidents.update(self.incidents)
         self.discard()
 
     def _check_all(self) -> None:
@@ -167,7 +214,12 @@ class InMemoryTransaction:
             _ADVISORS: dict(self.store.advisors),
             _PACKS: dict(self.store.packs),
             _DELIVERIES: dict(self.store.deliveries),
+            _INCIDENTS: dict(self.store.incidents),
         }
+        # The chain may have grown since this transaction read its head: like the unique
+        # sequence column, refuse a fork.
+        if self.audit and self.audit[0].sequence != len(self.store.audit) + 1:
+            raise _conflict(_AUDIT, "uq_audit_events_sequence")
         for table, key in self._inserted:
             if key in committed[table]:
                 raise _conflict(table, f"pk_{table}")
@@ -179,6 +231,8 @@ class InMemoryTransaction:
         deliveries = self.all_deliveries()
         for delivery in self.deliveries.values():
             _check_delivery(delivery, advisors, packs, deliveries)
+        for incident in self.incidents.values():
+            _check_incident(incident, advisors, packs)
 
 
 def _check_advisor(advisor: Advisor, existing: dict[uuid.UUID, Advisor]) -> None:
@@ -202,6 +256,25 @@ def _check_pack(
         raise _conflict(_PACKS, "fk_content_packs_parent_id_content_packs")
     if pack.status is ContentStatus.SCHEDULED and pack.scheduled_date is None:
         raise _conflict(_PACKS, "ck_content_packs_scheduled_has_date")
+    if pack.status in _APPROVED_STATES and pack.approved_hash is None:
+        raise _conflict(_PACKS, "ck_content_packs_approved_has_hash")
+    if pack.status in _REVIEWED_STATES and pack.reviewer_id is None:
+        raise _conflict(_PACKS, "ck_content_packs_reviewed_has_reviewer")
+
+
+_APPROVED_STATES = frozenset(
+    {ContentStatus.APPROVED, ContentStatus.SCHEDULED, ContentStatus.DELIVERED}
+)
+_REVIEWED_STATES = _APPROVED_STATES | {ContentStatus.REJECTED}
+
+
+def _check_incident(
+    incident: Incident, advisors: dict[uuid.UUID, Advisor], packs: dict[uuid.UUID, ContentPack]
+) -> None:
+    if incident.pack_id is not None and incident.pack_id not in packs:
+        raise _conflict(_INCIDENTS, "fk_incidents_pack_id_content_packs")
+    if incident.advisor_id is not None and incident.advisor_id not in advisors:
+        raise _conflict(_INCIDENTS, "fk_incidents_advisor_id_advisors")
 
 
 def _ordered(earlier: dt.datetime | None, later: dt.datetime | None) -> bool:
@@ -301,6 +374,20 @@ class InMemoryContentRepository:
                 chosen[pack.advisor_id] = pack
         return chosen
 
+    async def update(self, pack: ContentPack) -> None:
+        self._tx.update_pack(pack)
+
+    async def with_status(
+        self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
+    ) -> Sequence[ContentPack]:
+        found = [
+            p
+            for p in self._tx.all_packs().values()
+            if p.status is status and (advisor_id is None or p.advisor_id == advisor_id)
+        ]
+        found.sort(key=lambda p: (p.created_at, p.id.int))
+        return found[: max(limit, 0)]
+
 
 def _pick(
     rows: Mapping[uuid.UUID, _Row], ids: Iterable[uuid.UUID], entity: str
@@ -316,6 +403,69 @@ def _pick(
 
 def _newness(pack: ContentPack) -> tuple[dt.datetime, int, int]:
     return (pack.created_at, pack.version, pack.id.int)
+
+
+class InMemoryAuditLog:
+    """The audit chain of an :class:`InMemoryStore`; appends are staged like any write."""
+
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def append(self, drafts: Sequence[AuditDraft]) -> list[AuditEvent]:
+        chain = self._tx.all_audit()
+        prev_hash, sequence = (chain[-1].hash, chain[-1].sequence) if chain else (GENESIS_HASH, 0)
+        events: list[AuditEvent] = []
+        for draft in drafts:
+            sequence += 1
+            event = draft.chain(prev_hash, sequence)
+            events.append(event)
+            prev_hash = event.hash
+        self._tx.append_audit(events)
+        return events
+
+    async def head(self) -> AuditEvent | None:
+        chain = self._tx.all_audit()
+        return chain[-1] if chain else None
+
+    async def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AuditEvent]:
+        return [e for e in self._tx.all_audit() if e.sequence > after][: max(limit, 0)]
+
+    async def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEvent]:
+        return [
+            e
+            for e in self._tx.all_audit()
+            if e.entity_type == entity_type and e.entity_id == entity_id
+        ]
+
+    async def on_day(self, day: dt.date) -> Sequence[AuditEvent]:
+        return [e for e in self._tx.all_audit() if e.day == day]
+
+
+class InMemoryIncidentRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add(self, incident: Incident) -> None:
+        self._tx.insert_incident(incident)
+
+    async def get(self, incident_id: uuid.UUID) -> Incident:
+        incident = self._tx.all_incidents().get(incident_id)
+        if incident is None:
+            raise NotFoundError("incident", incident_id)
+        return incident
+
+    async def update(self, incident: Incident) -> None:
+        self._tx.update_incident(incident)
+
+    async def list(
+        self, *, status: IncidentStatus | None = None, pack_id: uuid.UUID | None = None
+    ) -> Sequence[Incident]:
+        found = [
+            i
+            for i in self._tx.all_incidents().values()
+            if (status is None or i.status is status) and (pack_id is None or i.pack_id == pack_id)
+        ]
+        return sorted(found, key=lambda i: (-i.opened_at.timestamp(), i.id.int))
 
 
 class InMemoryDeliveryRepository:
@@ -375,6 +525,8 @@ class InMemoryUnitOfWork:
     advisors: AdvisorRepository
     content: ContentRepository
     deliveries: DeliveryRepository
+    audit: AuditLog
+    incidents: IncidentRepository
 
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store if store is not None else InMemoryStore()
@@ -388,6 +540,8 @@ class InMemoryUnitOfWork:
         self.advisors = InMemoryAdvisorRepository(self._tx)
         self.content = InMemoryContentRepository(self._tx)
         self.deliveries = InMemoryDeliveryRepository(self._tx)
+        self.audit = InMemoryAuditLog(self._tx)
+        self.incidents = InMemoryIncidentRepository(self._tx)
         return self
 
     async def __aexit__(

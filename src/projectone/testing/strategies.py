@@ -19,6 +19,7 @@ from projectone.domain.advisor import Advisor, AdvisorStatus, AdvisorType, Tier
 from projectone.domain.content import ContentPack, ContentStatus, ContentType, ContentVariant
 from projectone.domain.delivery import Delivery
 from projectone.domain.language import Language
+from projectone.testing.builders import reviewed
 
 __all__ = [
     "advisors",
@@ -95,7 +96,7 @@ def content_packs(draw: st.DrawFn, status: ContentStatus | None = None) -> Conte
     dates = st.dates(dt.date(2024, 1, 1), dt.date(2035, 12, 31))
     # A scheduled pack always has its date (the schema insists too).
     scheduled_date = draw(dates if status is ContentStatus.SCHEDULED else st.none() | dates)
-    return ContentPack(
+    pack = ContentPack(
         id=draw(st.uuids()),
         advisor_id=draw(st.none() | st.uuids()),
         topic=draw(st.sampled_from(["sip_basics", "tax_saving", "market_update", "diwali"])),
@@ -106,6 +107,8 @@ def content_packs(draw: st.DrawFn, status: ContentStatus | None = None) -> Conte
         scheduled_date=scheduled_date,
         created_at=draw(aware_datetimes()),
     )
+    # A pack in a reviewed state carries its review, as the workflow would have left it.
+    return reviewed(pack, reviewer_id=draw(st.sampled_from(["admin:asha", "co:ravi"])))
 
 
 @st.composite

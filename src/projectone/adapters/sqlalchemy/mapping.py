@@ -13,16 +13,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.audit import Actor, AuditEvent
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.delivery import Delivery
+from projectone.domain.incident import Incident
 from projectone.domain.language import Language
 
 __all__ = [
     "advisor_from_row",
     "advisor_to_row",
+    "audit_event_from_row",
+    "audit_event_to_row",
     "delivery_from_row",
     "delivery_to_row",
     "from_db_time",
+    "incident_from_row",
+    "incident_to_row",
     "pack_from_row",
     "pack_to_row",
     "to_db_time",
@@ -99,6 +105,18 @@ def pack_to_row(pack: ContentPack) -> dict[str, Any]:
         "parent_id": pack.parent_id,
         "scheduled_date": pack.scheduled_date,
         "created_at": to_db_time(pack.created_at),
+        "author_id": pack.author_id,
+        "submitted_at": _to_db_optional(pack.submitted_at),
+        "risk_score": pack.risk_score,
+        "compliance_verdict": pack.compliance_verdict,
+        "rulebook_version": pack.rulebook_version,
+        "findings": list(pack.findings),
+        "requires_human": pack.requires_human,
+        "escalated": pack.escalated,
+        "reviewer_id": pack.reviewer_id,
+        "reviewed_at": _to_db_optional(pack.reviewed_at),
+        "review_note": pack.review_note,
+        "approved_hash": pack.approved_hash,
     }
 
 
@@ -117,6 +135,18 @@ def pack_from_row(row: Mapping[Any, Any]) -> ContentPack:
         parent_id=row["parent_id"],
         scheduled_date=row["scheduled_date"],
         created_at=from_db_time(row["created_at"]),
+        author_id=row["author_id"],
+        submitted_at=_from_db_optional(row["submitted_at"]),
+        risk_score=row["risk_score"],
+        compliance_verdict=row["compliance_verdict"],
+        rulebook_version=row["rulebook_version"],
+        findings=tuple(row["findings"]),
+        requires_human=bool(row["requires_human"]),
+        escalated=bool(row["escalated"]),
+        reviewer_id=row["reviewer_id"],
+        reviewed_at=_from_db_optional(row["reviewed_at"]),
+        review_note=row["review_note"],
+        approved_hash=row["approved_hash"],
     )
 
 
@@ -169,4 +199,83 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         delivered_at=_from_db_optional(row["delivered_at"]),
         read_at=_from_db_optional(row["read_at"]),
         failed_at=_from_db_optional(row["failed_at"]),
+    )
+
+
+def audit_event_to_row(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "sequence": event.sequence,
+        "occurred_at": to_db_time(event.occurred_at),
+        "actor_type": event.actor.type.value,
+        "actor_id": event.actor.id,
+        "actor_role": event.actor.role.value,
+        "action": event.action,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "old_values": None if event.old_values is None else dict(event.old_values),
+        "new_values": None if event.new_values is None else dict(event.new_values),
+        "changed_fields": list(event.changed_fields),
+        "reason": event.reason,
+        "request_id": event.request_id,
+        "retention_until": event.retention_until,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def audit_event_from_row(row: Mapping[Any, Any]) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        sequence=int(row["sequence"]),
+        occurred_at=from_db_time(row["occurred_at"]),
+        actor=Actor(type=row["actor_type"], id=row["actor_id"], role=row["actor_role"]),
+        action=row["action"],
+        entity_type=row["entity_type"],
+        entity_id=row["entity_id"],
+        old_values=row["old_values"],
+        new_values=row["new_values"],
+        changed_fields=tuple(row["changed_fields"]),
+        reason=row["reason"],
+        request_id=row["request_id"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def incident_to_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "type": incident.type.value,
+        "severity": incident.severity.value,
+        "status": incident.status.value,
+        "title": incident.title,
+        "description": incident.description,
+        "pack_id": incident.pack_id,
+        "advisor_id": incident.advisor_id,
+        "assignee_id": incident.assignee_id,
+        "resolution_actions": list(incident.resolution_actions),
+        "opened_at": to_db_time(incident.opened_at),
+        "updated_at": to_db_time(incident.updated_at),
+        "resolved_at": _to_db_optional(incident.resolved_at),
+        "closed_at": _to_db_optional(incident.closed_at),
+    }
+
+
+def incident_from_row(row: Mapping[Any, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        type=row["type"],
+        severity=row["severity"],
+        status=row["status"],
+        title=row["title"],
+        description=row["description"],
+        pack_id=row["pack_id"],
+        advisor_id=row["advisor_id"],
+        assignee_id=row["assignee_id"],
+        resolution_actions=tuple(row["resolution_actions"]),
+        opened_at=from_db_time(row["opened_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+        resolved_at=_from_db_optional(row["resolved_at"]),
+        closed_at=_from_db_optional(row["closed_at"]),
     )

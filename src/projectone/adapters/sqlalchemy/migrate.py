@@ -57,9 +57,37 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database of ``engine`` to ``revision``, in one transaction."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Migrate the database of ``engine`` to ``revision``, in one transaction.
+
+    On SQLite, foreign keys are switched off around the transaction, as SQLite's own procedure
+    for schema changes asks: a migration that rebuilds a table (batch mode: copy, drop,
+    rename) would otherwise fail on the rows of other tables that reference it. Before the
+    transaction commits, ``PRAGMA foreign_key_check`` must come back empty.
+    """
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            await conn.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await conn.run_sync(_sqlite_foreign_keys, True)
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # Straight on the driver's connection: the PRAGMA is a no-op inside a transaction, and
+    # going through SQLAlchemy would begin one.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -19,17 +19,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projectone.adapters.sqlalchemy import mapping
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
-from projectone.adapters.sqlalchemy.tables import advisors, content_packs, deliveries
+from projectone.adapters.sqlalchemy.tables import (
+    advisors,
+    audit_events,
+    content_packs,
+    deliveries,
+    incidents,
+)
 from projectone.domain.advisor import Advisor, AdvisorStatus
+from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import NotFoundError
+from projectone.domain.incident import Incident, IncidentStatus
 
 __all__ = [
     "CONFLICT_MARK",
     "SqlAdvisorRepository",
+    "SqlAuditLog",
     "SqlContentRepository",
     "SqlDeliveryRepository",
+    "SqlIncidentRepository",
 ]
 
 # Set in ``AsyncConnection.info`` when a conflict rolled the transaction back, so the unit of
@@ -176,6 +186,23 @@ class SqlContentRepository:
                     chosen[advisor_id] = mapping.pack_from_row(row)
         return chosen
 
+    async def update(self, pack: ContentPack) -> None:
+        row: dict[str, Any] = mapping.pack_to_row(pack)
+        del row["id"]
+        statement = content_packs.update().where(content_packs.c.id == pack.id).values(**row)
+        if await _write(self._conn, statement, content_packs.name) == 0:
+            raise NotFoundError("content_pack", pack.id)
+
+    async def with_status(
+        self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
+    ) -> Sequence[ContentPack]:
+        query = content_packs.select().where(content_packs.c.status == status.value)
+        if advisor_id is not None:
+            query = query.where(content_packs.c.advisor_id == advisor_id)
+        query = query.order_by(content_packs.c.created_at, content_packs.c.id).limit(limit)
+        result = await self._conn.execute(query)
+        return [mapping.pack_from_row(row) for row in result.mappings()]
+
 
 class SqlDeliveryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -259,3 +286,116 @@ class SqlDeliveryRepository:
         )
         result = await self._conn.execute(query)
         return [mapping.delivery_from_row(row) for row in result.mappings()]
+
+
+# pg_advisory_xact_lock key serialising writers of the audit chain ("p1audit" as a bigint).
+AUDIT_CHAIN_LOCK = int.from_bytes(b"p1audit", "big")
+
+
+class SqlAuditLog:
+    """The audit chain in ``audit_events``.
+
+    ``append`` reads the head and inserts after it inside the caller's transaction. Writers are
+    serialised so the chain stays one line: on PostgreSQL by a transaction-scoped advisory lock
+    (released at commit or rollback), on SQLite by the write lock every transaction takes up
+    front (``BEGIN IMMEDIATE``). The unique ``sequence`` and ``hash`` columns are the backstop:
+    a fork cannot be stored.
+    """
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def append(self, drafts: Sequence[AuditDraft]) -> list[AuditEvent]:
+        batch = list(drafts)
+        if not batch:
+            return []
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.literal(AUDIT_CHAIN_LOCK)))
+            )
+        head = await self.head()
+        prev_hash, sequence = (GENESIS_HASH, 0) if head is None else (head.hash, head.sequence)
+        events: list[AuditEvent] = []
+        for draft in batch:
+            sequence += 1
+            event = draft.chain(prev_hash, sequence)
+            events.append(event)
+            prev_hash = event.hash
+        rows = [mapping.audit_event_to_row(e) for e in events]
+        await _write(self._conn, audit_events.insert(), audit_events.name, rows)
+        return events
+
+    async def head(self) -> AuditEvent | None:
+        query = audit_events.select().order_by(audit_events.c.sequence.desc()).limit(1)
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        return None if row is None else mapping.audit_event_from_row(row)
+
+    async def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AuditEvent]:
+        query = (
+            audit_events.select()
+            .where(audit_events.c.sequence > after)
+            .order_by(audit_events.c.sequence)
+            .limit(limit)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.audit_event_from_row(row) for row in result.mappings()]
+
+    async def for_entity(self, entity_type: str, entity_id: str) -> Sequence[AuditEvent]:
+        query = (
+            audit_events.select()
+            .where(
+                audit_events.c.entity_type == entity_type,
+                audit_events.c.entity_id == entity_id,
+            )
+            .order_by(audit_events.c.sequence)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.audit_event_from_row(row) for row in result.mappings()]
+
+    async def on_day(self, day: dt.date) -> Sequence[AuditEvent]:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        query = (
+            audit_events.select()
+            .where(
+                audit_events.c.occurred_at >= mapping.to_db_time(start),
+                audit_events.c.occurred_at < mapping.to_db_time(start + dt.timedelta(days=1)),
+            )
+            .order_by(audit_events.c.sequence)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.audit_event_from_row(row) for row in result.mappings()]
+
+
+class SqlIncidentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, incident: Incident) -> None:
+        row = mapping.incident_to_row(incident)
+        await _write(self._conn, incidents.insert().values(**row), incidents.name)
+
+    async def get(self, incident_id: uuid.UUID) -> Incident:
+        query = incidents.select().where(incidents.c.id == incident_id)
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("incident", incident_id)
+        return mapping.incident_from_row(row)
+
+    async def update(self, incident: Incident) -> None:
+        row: dict[str, Any] = mapping.incident_to_row(incident)
+        del row["id"]
+        statement = incidents.update().where(incidents.c.id == incident.id).values(**row)
+        if await _write(self._conn, statement, incidents.name) == 0:
+            raise NotFoundError("incident", incident.id)
+
+    async def list(
+        self, *, status: IncidentStatus | None = None, pack_id: uuid.UUID | None = None
+    ) -> Sequence[Incident]:
+        query = incidents.select()
+        if status is not None:
+            query = query.where(incidents.c.status == status.value)
+        if pack_id is not None:
+            query = query.where(incidents.c.pack_id == pack_id)
+        query = query.order_by(incidents.c.opened_at.desc(), incidents.c.id)
+        result = await self._conn.execute(query)
+        return [mapping.incident_from_row(row) for row in result.mappings()]

@@ -1,4 +1,5 @@
-"""The relational schema: SQLAlchemy Core tables for advisors, content packs and deliveries.
+"""The relational schema: SQLAlchemy Core tables for advisors, content packs, deliveries, the
+audit trail and compliance incidents.
 
 The migrations in ``migrations/versions`` are the schema of record; this module describes the
 same schema for queries and is checked against them by a test (autogenerate finds no
@@ -14,19 +15,25 @@ import enum
 import sqlalchemy as sa
 
 from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier
+from projectone.domain.audit import ActorType, Role
 from projectone.domain.content import ContentStatus, ContentType
 from projectone.domain.delivery import Channel, DeliveryStatus, Variant
+from projectone.domain.incident import IncidentSeverity, IncidentStatus, IncidentType
 from projectone.domain.language import Language
 
 __all__ = [
     "ADVISORS",
+    "AUDIT_EVENTS",
     "CONTENT_PACKS",
     "DELIVERIES",
+    "INCIDENTS",
     "NAMING_CONVENTION",
     "advisors",
+    "audit_events",
     "content_packs",
     "deliveries",
     "enum_check",
+    "incidents",
     "metadata",
 ]
 
@@ -45,6 +52,8 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 ADVISORS = "advisors"
 CONTENT_PACKS = "content_packs"
 DELIVERIES = "deliveries"
+AUDIT_EVENTS = "audit_events"
+INCIDENTS = "incidents"
 
 _DIGITS = "'0123456789'"
 
@@ -125,6 +134,20 @@ content_packs = sa.Table(
     sa.Column("parent_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), nullable=True),
     sa.Column("scheduled_date", sa.Date(), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The workflow's record (domain/approval.py): author, last compliance check, review, and
+    # the content hash that was approved (what is sent must still hash to it).
+    sa.Column("author_id", sa.String(128), nullable=True),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("risk_score", sa.Integer(), nullable=True),
+    sa.Column("compliance_verdict", sa.String(8), nullable=True),
+    sa.Column("rulebook_version", sa.String(64), nullable=True),
+    sa.Column("findings", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+    sa.Column("requires_human", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("escalated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("reviewer_id", sa.String(128), nullable=True),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("review_note", sa.Text(), nullable=True),
+    sa.Column("approved_hash", sa.String(64), nullable=True),
     sa.CheckConstraint(enum_check("type", ContentType), name="type"),
     sa.CheckConstraint(enum_check("status", ContentStatus), name="status"),
     sa.CheckConstraint("version >= 1", name="version_positive"),
@@ -133,6 +156,28 @@ content_packs = sa.Table(
     sa.CheckConstraint(
         "status <> 'scheduled' OR scheduled_date IS NOT NULL", name="scheduled_has_date"
     ),
+    sa.CheckConstraint(
+        "risk_score IS NULL OR risk_score BETWEEN 0 AND 100", name="risk_score_range"
+    ),
+    sa.CheckConstraint(
+        "compliance_verdict IS NULL OR compliance_verdict IN ('pass', 'review', 'block')",
+        name="compliance_verdict",
+    ),
+    sa.CheckConstraint(
+        "approved_hash IS NULL OR length(approved_hash) = 64", name="approved_hash_length"
+    ),
+    # Nothing is sendable or sent without an approval on record, even if code forgets.
+    sa.CheckConstraint(
+        "status NOT IN ('approved', 'scheduled', 'delivered') OR approved_hash IS NOT NULL",
+        name="approved_has_hash",
+    ),
+    sa.CheckConstraint(
+        "status NOT IN ('approved', 'rejected', 'scheduled', 'delivered')"
+        " OR reviewer_id IS NOT NULL",
+        name="reviewed_has_reviewer",
+    ),
+    # The review queue: pending packs by risk and age.
+    sa.Index(None, "status", "risk_score"),
     # ContentRepository.sendable_for: an advisor's packs for a date in a given status.
     sa.Index(None, "advisor_id", "scheduled_date", "status"),
     sa.Index(None, "parent_id"),
@@ -193,4 +238,64 @@ deliveries = sa.Table(
     # Status webhooks find the delivery by the provider's message id.
     sa.Index(None, "provider_message_id"),
     sa.Index(None, "pack_id"),
+)
+
+audit_events = sa.Table(
+    AUDIT_EVENTS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    # Position in the one hash chain; unique, so two writers can never both extend the same
+    # head (the second one's insert fails and is retried on the new head).
+    sa.Column("sequence", sa.BigInteger(), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_type", sa.String(16), nullable=False),
+    sa.Column("actor_id", sa.String(128), nullable=False),
+    sa.Column("actor_role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity_type", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64), nullable=False),
+    sa.Column("old_values", sa.JSON(), nullable=True),
+    sa.Column("new_values", sa.JSON(), nullable=True),
+    sa.Column("changed_fields", sa.JSON(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("retention_until", sa.Date(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("sequence"),
+    sa.UniqueConstraint("hash"),
+    sa.CheckConstraint("sequence >= 1", name="sequence_positive"),
+    sa.CheckConstraint("length(hash) = 64", name="hash_length"),
+    sa.CheckConstraint("length(prev_hash) = 64", name="prev_hash_length"),
+    sa.CheckConstraint(enum_check("actor_type", ActorType), name="actor_type"),
+    sa.CheckConstraint(enum_check("actor_role", Role), name="actor_role"),
+    # The history of one pack, advisor or incident.
+    sa.Index(None, "entity_type", "entity_id"),
+    # Daily digests and retention read by time.
+    sa.Index(None, "occurred_at"),
+)
+
+incidents = sa.Table(
+    INCIDENTS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("pack_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), nullable=True),
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=True),
+    sa.Column("assignee_id", sa.String(128), nullable=True),
+    sa.Column("resolution_actions", sa.JSON(), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint(enum_check("type", IncidentType), name="type"),
+    sa.CheckConstraint(enum_check("severity", IncidentSeverity), name="severity"),
+    sa.CheckConstraint(enum_check("status", IncidentStatus), name="status"),
+    sa.Index(None, "status"),
+    sa.Index(None, "pack_id"),
+    sa.Index(None, "advisor_id"),
 )

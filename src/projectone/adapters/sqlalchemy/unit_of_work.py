@@ -1,4 +1,4 @@
-"""The SQL unit of work: one connection, one transaction, three repositories."""
+"""The SQL unit of work: one connection, one transaction, all the repositories."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
 from projectone.adapters.sqlalchemy.repositories import (
     CONFLICT_MARK,
     SqlAdvisorRepository,
+    SqlAuditLog,
     SqlContentRepository,
     SqlDeliveryRepository,
+    SqlIncidentRepository,
 )
 from projectone.domain.errors import InvalidTransitionError
 from projectone.ports.repositories import (
     AdvisorRepository,
+    AuditLog,
     ContentRepository,
     DeliveryRepository,
+    IncidentRepository,
 )
 
 __all__ = ["SqlAlchemyUnitOfWork", "SqlAlchemyUnitOfWorkFactory"]
@@ -41,6 +45,8 @@ class SqlAlchemyUnitOfWork:
     advisors: AdvisorRepository
     content: ContentRepository
     deliveries: DeliveryRepository
+    audit: AuditLog
+    incidents: IncidentRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -61,6 +67,8 @@ class SqlAlchemyUnitOfWork:
         self.advisors = SqlAdvisorRepository(conn)
         self.content = SqlContentRepository(conn)
         self.deliveries = SqlDeliveryRepository(conn)
+        self.audit = SqlAuditLog(conn)
+        self.incidents = SqlIncidentRepository(conn)
         return self
 
     async def __aexit__(
