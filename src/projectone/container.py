@@ -18,6 +18,8 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
+from projectone.adapters.offline_ai import OfflineReviewer
+from projectone.adapters.rulebook_files import default_rulebook
 from projectone.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWorkFactory,
     create_engine,
@@ -25,9 +27,13 @@ from projectone.adapters.sqlalchemy import (
     prepare,
 )
 from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
+from projectone.domain.advisor import Tier
+from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
+from projectone.services.compliance import ComplianceService
 from projectone.services.morning import MorningService
-from projectone.settings import Settings, WhatsAppSettings, load_settings
+from projectone.services.workflow import WorkflowService
+from projectone.settings import Settings, WhatsAppSettings, WorkflowSettings, load_settings
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
 __all__ = ["Container", "build_container", "resolve", "shutdown"]
@@ -80,6 +86,14 @@ def _sender(session: aiohttp.ClientSession, endpoint: WhatsAppSettings) -> Whats
     )
 
 
+def _auto_approve(settings: WorkflowSettings) -> dict[Tier, int]:
+    return {
+        Tier.BASIC: settings.auto_approve_basic,
+        Tier.STANDARD: settings.auto_approve_standard,
+        Tier.PRO: settings.auto_approve_pro,
+    }
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings)
 
@@ -93,7 +107,20 @@ class Container(containers.DeclarativeContainer):
     whatsapp_endpoint = providers.Resource(_whatsapp_endpoint, settings=settings.provided.whatsapp)
     whatsapp = providers.Singleton(_sender, session=http_session, endpoint=whatsapp_endpoint)
 
+    rulebook = providers.Singleton(default_rulebook)
+    reviewer = providers.Singleton(OfflineReviewer)
+    compliance = providers.Factory(ComplianceService, rulebook=rulebook, reviewer=reviewer)
+
     catalog = providers.Factory(CatalogService, uow_factory=uow_factory)
+    workflow = providers.Factory(
+        WorkflowService,
+        uow_factory=uow_factory,
+        compliance=compliance,
+        clock=clock,
+        ids=ids,
+        auto_approve=providers.Callable(_auto_approve, settings.provided.workflow),
+    )
+    audit = providers.Factory(AuditService, uow_factory=uow_factory)
     morning = providers.Factory(
         MorningService,
         uow_factory=uow_factory,

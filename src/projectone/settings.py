@@ -28,6 +28,7 @@ __all__ = [
     "DispatchSettings",
     "Settings",
     "WhatsAppSettings",
+    "WorkflowSettings",
     "default_database_url",
     "load_settings",
 ]
@@ -63,11 +64,27 @@ class DispatchSettings:
     concurrency: int = attrs.field(default=32, validator=_positive)
 
 
+def _threshold(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not -1 <= value <= 100:
+        raise ConfigurationError(attribute.name, f"must be -1 (off) or 0 to 100, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class WorkflowSettings:
+    """Auto-approval: the highest risk score approved without a reviewer, per advisor tier
+    (``-1`` turns it off for the tier). A pack that needs a human never qualifies."""
+
+    auto_approve_basic: int = attrs.field(default=0, validator=_threshold)
+    auto_approve_standard: int = attrs.field(default=10, validator=_threshold)
+    auto_approve_pro: int = attrs.field(default=20, validator=_threshold)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     database_url: str | None = None
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    workflow: WorkflowSettings = WorkflowSettings()
 
     @property
     def resolved_database_url(self) -> str:
@@ -124,7 +141,7 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     # attrs resolves string annotations lazily; resolve them once for the nested walk.
-    for cls in (Settings, WhatsAppSettings, DispatchSettings):
+    for cls in (Settings, WhatsAppSettings, DispatchSettings, WorkflowSettings):
         attrs.resolve_types(cls)
     known = _env_names(Settings)
     doc: dict[str, Any] = {}

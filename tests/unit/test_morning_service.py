@@ -191,6 +191,20 @@ async def test_a_pack_changed_after_planning_is_not_sent(world: World) -> None:
     assert world.sender.sent == []
     async with world.uow() as uow:
         (delivery,) = await uow.deliveries.for_date(DAY)
+    assert delivery.error_code == "content_integrity"  # no longer what was approved
+
+
+async def test_a_pack_withdrawn_after_planning_is_not_sent(world: World) -> None:
+    _, packs = await world.seed(1, send_time=dt.time(6, 0))
+    await world.morning.plan_morning(DAY)
+    pack = packs[0]
+    world.uow.store.packs[pack.id] = attrs.evolve(pack, status=ContentStatus.ARCHIVED)
+
+    result = await world.morning.dispatch_due(SIX_IST)
+
+    assert result.failed == 1
+    async with world.uow() as uow:
+        (delivery,) = await uow.deliveries.for_date(DAY)
     assert delivery.error_code == "content_changed"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import to_enum
+from projectone.domain._validate import optional_aware, to_enum
 from projectone.domain.errors import ValidationError
 from projectone.domain.language import Language
 from projectone.domain.timezone import DEFAULT_SEND_TIME
@@ -95,14 +95,6 @@ def _name(value: str) -> str:
     return value.strip()
 
 
-def _aware(field: str) -> Any:
-    def check(_: Any, __: Any, value: dt.datetime | None) -> None:
-        if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
-            raise ValidationError(field, value, "must be a timezone-aware datetime")
-
-    return check
-
-
 def _send_time(value: dt.time) -> dt.time:
     if not isinstance(value, dt.time) or value.tzinfo is not None:
         raise ValidationError("send_time", value, "must be a naive local time (Asia/Kolkata)")
@@ -139,10 +131,8 @@ class Advisor:
     send_time: dt.time = attrs.field(default=DEFAULT_SEND_TIME, converter=_send_time)
     tier: Tier = attrs.field(default=Tier.BASIC, converter=_tier)
     status: AdvisorStatus = attrs.field(default=AdvisorStatus.ACTIVE, converter=_status)
-    whatsapp_opt_in_at: dt.datetime | None = attrs.field(
-        default=None, validator=_aware("whatsapp_opt_in_at")
-    )
-    created_at: dt.datetime = attrs.field(validator=_aware("created_at"))
+    whatsapp_opt_in_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    created_at: dt.datetime = attrs.field(validator=optional_aware)
 
     def __attrs_post_init__(self) -> None:
         validate_registration(self.type, self.registration_no)

@@ -27,7 +27,22 @@ from typing import Any
 
 import attrs
 
-from projectone.domain.audit import JSON, Actor, AuditDraft, Role, changed_fields, to_json_value
+from projectone.domain._validate import (
+    flag,
+    nonblank,
+    require_nonblank,
+    require_whole_number,
+    whole_number,
+)
+from projectone.domain.audit import (
+    Actor,
+    AuditDraft,
+    Role,
+    change_event,
+    check_event_args,
+    creation_event,
+    snapshot,
+)
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.errors import (
     InvalidTransitionError,
@@ -88,23 +103,12 @@ def _verdict(value: object) -> str:
     return str(value)
 
 
-def _score(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise ValidationError(attribute.name, value, "must be a whole number from 0 to 100")
-
-
-def _nonblank(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, value, "must be non-empty text")
-
-
 def _texts(value: Iterable[Any]) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValidationError("findings", value, "must be a list of text")
     items = tuple(value)
     for item in items:
-        if not isinstance(item, str) or not item.strip():
-            raise ValidationError("findings", item, "must be non-empty text")
+        require_nonblank("findings", item)
     return items
 
 
@@ -118,11 +122,6 @@ def _reasons(value: Iterable[Any]) -> tuple[str, ...]:
     return items
 
 
-def _flag(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, value, "must be true or false")
-
-
 @attrs.frozen(kw_only=True)
 class ComplianceOutcome:
     """What the approval workflow needs from a compliance check.
@@ -134,12 +133,12 @@ class ComplianceOutcome:
     """
 
     verdict: str = attrs.field(converter=_verdict)
-    risk_score: int = attrs.field(validator=_score)
-    rulebook_version: str = attrs.field(validator=_nonblank)
+    risk_score: int = attrs.field(validator=whole_number(0, 100))
+    rulebook_version: str = attrs.field(validator=nonblank)
     findings: tuple[str, ...] = attrs.field(default=(), converter=_texts)
     reasons: tuple[str, ...] = attrs.field(default=(), converter=_reasons)
-    requires_human: bool = attrs.field(default=False, validator=_flag)
-    critical: bool = attrs.field(default=False, validator=_flag)
+    requires_human: bool = attrs.field(default=False, validator=flag)
+    critical: bool = attrs.field(default=False, validator=flag)
 
 
 @attrs.frozen(kw_only=True)
@@ -189,10 +188,6 @@ _CLEARED: dict[str, Any] = {
 }
 
 
-def _snapshot(pack: ContentPack) -> dict[str, JSON]:
-    return {name: to_json_value(getattr(pack, name), name) for name in _TRACKED}
-
-
 def _record(
     action: str,
     before: ContentPack,
@@ -203,19 +198,15 @@ def _record(
     reason: str | None = None,
 ) -> Transition:
     """``after`` replaces ``before`` (same id): record the fields that changed, status always."""
-    old, new = _snapshot(before), _snapshot(after)
-    changed = changed_fields(old, new)
-    keep = {"status", *changed}
-    event = AuditDraft(
-        id=event_id,
-        occurred_at=now,
-        actor=actor,
+    event = change_event(
         action=action,
         entity_type=_ENTITY,
         entity_id=str(after.id),
-        old_values={k: v for k, v in old.items() if k in keep},
-        new_values={k: v for k, v in new.items() if k in keep},
-        changed_fields=changed,
+        old=snapshot(before, _TRACKED),
+        new=snapshot(after, _TRACKED),
+        actor=actor,
+        now=now,
+        event_id=event_id,
         reason=reason,
     )
     return Transition(pack=after, event=event)
@@ -225,17 +216,15 @@ def _record_new(
     action: str, created: ContentPack, actor: Actor, now: dt.datetime, event_id: uuid.UUID
 ) -> Transition:
     """``created`` is a new pack (a new version): there are no old values."""
-    new = {k: v for k, v in _snapshot(created).items() if v is not None}
-    event = AuditDraft(
-        id=event_id,
-        occurred_at=now,
-        actor=actor,
+    new = {k: v for k, v in snapshot(created, _TRACKED).items() if v is not None}
+    event = creation_event(
         action=action,
         entity_type=_ENTITY,
         entity_id=str(created.id),
-        old_values=None,
-        new_values=new,
-        changed_fields=changed_fields(None, new),
+        new=new,
+        actor=actor,
+        now=now,
+        event_id=event_id,
     )
     return Transition(pack=created, event=event)
 
@@ -243,12 +232,7 @@ def _record_new(
 def _check_call(pack: ContentPack, actor: Actor, now: dt.datetime, event_id: uuid.UUID) -> None:
     if not isinstance(pack, ContentPack):
         raise ValidationError("pack", pack, "must be a ContentPack")
-    if not isinstance(actor, Actor):
-        raise ValidationError("actor", actor, "must be an Actor")
-    if not isinstance(now, dt.datetime) or now.tzinfo is None:
-        raise ValidationError("now", now, "must be a timezone-aware datetime")
-    if not isinstance(event_id, uuid.UUID):
-        raise ValidationError("event_id", event_id, "must be a UUID")
+    check_event_args(actor, now, event_id)
 
 
 def _require_state(pack: ContentPack, action: Action, *allowed: ContentStatus) -> None:
@@ -284,9 +268,7 @@ def _require_reviewer(pack: ContentPack, actor: Actor, action: Action) -> None:
 def _note(field: str, value: object, *, required: bool) -> str | None:
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, value, "must be non-empty text")
-    return value.strip()
+    return require_nonblank(field, value).strip()
 
 
 def create(
@@ -370,8 +352,7 @@ def auto_approve(
     the pack is not escalated. Otherwise ``InvalidTransitionError`` says which condition failed.
     """
     _check_call(pack, actor, now, event_id)
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 100:
-        raise ValidationError("threshold", threshold, "must be a whole number from 0 to 100")
+    require_whole_number("threshold", threshold, 0, 100)
     action = Action.AUTO_APPROVE
     _require_state(pack, action, _S.PENDING_REVIEW)
     if actor.role is not Role.SYSTEM:

@@ -54,7 +54,17 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from projectone.domain._validate import to_enum
+from projectone.domain._validate import (
+    aware,
+    hex64,
+    is_uuid,
+    nonblank,
+    optional_text,
+    require_hex64,
+    require_whole_number,
+    to_enum,
+    whole_number,
+)
 from projectone.domain.errors import ValidationError
 
 __all__ = [
@@ -69,11 +79,15 @@ __all__ = [
     "Digest",
     "Role",
     "canonical_form",
+    "change_event",
     "changed_fields",
+    "check_event_args",
+    "creation_event",
     "daily_digest",
     "event_hash",
     "parse_digest_file",
     "retention_date",
+    "snapshot",
     "to_json_value",
     "verify_against_digests",
     "verify_chain",
@@ -85,8 +99,6 @@ JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | Non
 GENESIS_HASH = "0" * 64
 # SEBI: audit records are kept for seven years.
 RETENTION_YEARS = 7
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class ActorType(enum.StrEnum):
@@ -110,41 +122,6 @@ def _role(value: object) -> Role:
     return to_enum(Role, "actor.role", value)
 
 
-def _nonblank(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, value, "must be non-empty text")
-
-
-def _optional_text(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(attribute.name, value, "must be text or None")
-
-
-def _aware(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
-
-
-def _is_uuid(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, uuid.UUID):
-        raise ValidationError(attribute.name, value, "must be a UUID")
-
-
-def _hex64(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or _HEX64.fullmatch(value) is None:
-        raise ValidationError(attribute.name, value, "must be 64 lowercase hex digits")
-
-
-def _count(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a whole number >= 0")
-
-
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(attribute.name, value, "must be a whole number >= 1")
-
-
 @attrs.frozen(kw_only=True)
 class Actor:
     """Who did something: a signed-in user, projectone itself, or another service.
@@ -154,7 +131,7 @@ class Actor:
     """
 
     type: ActorType = attrs.field(converter=_actor_type)
-    id: str = attrs.field(validator=_nonblank)
+    id: str = attrs.field(validator=nonblank)
     role: Role = attrs.field(converter=_role)
 
     def __attrs_post_init__(self) -> None:
@@ -280,17 +257,17 @@ def _is_actor(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
 class _Record:
     """The fields a draft and a chained event share (everything but the chain position)."""
 
-    id: uuid.UUID = attrs.field(validator=_is_uuid)
-    occurred_at: dt.datetime = attrs.field(validator=_aware)
+    id: uuid.UUID = attrs.field(validator=is_uuid)
+    occurred_at: dt.datetime = attrs.field(validator=aware)
     actor: Actor = attrs.field(validator=_is_actor)
-    action: str = attrs.field(validator=_nonblank)
-    entity_type: str = attrs.field(validator=_nonblank)
-    entity_id: str = attrs.field(validator=_nonblank)
+    action: str = attrs.field(validator=nonblank)
+    entity_type: str = attrs.field(validator=nonblank)
+    entity_id: str = attrs.field(validator=nonblank)
     old_values: Mapping[str, JSON] | None = attrs.field(converter=_old_values)
     new_values: Mapping[str, JSON] | None = attrs.field(converter=_new_values)
     changed_fields: tuple[str, ...] = attrs.field(converter=_field_names)
-    reason: str | None = attrs.field(default=None, validator=_optional_text)
-    request_id: str | None = attrs.field(default=None, validator=_optional_text)
+    reason: str | None = attrs.field(default=None, validator=optional_text)
+    request_id: str | None = attrs.field(default=None, validator=optional_text)
 
     @property
     def retention_until(self) -> dt.date:
@@ -330,9 +307,9 @@ class AuditEvent(_Record):
     and :func:`verify_chain` is what judges them.
     """
 
-    sequence: int = attrs.field(validator=_positive)
-    prev_hash: str = attrs.field(validator=_hex64)
-    hash: str = attrs.field(validator=_hex64)
+    sequence: int = attrs.field(validator=whole_number(1))
+    prev_hash: str = attrs.field(validator=hex64)
+    hash: str = attrs.field(validator=hex64)
 
 
 def _nfc(value: JSON) -> JSON:
@@ -368,10 +345,8 @@ def _document(record: _Record, prev_hash: str, sequence: int) -> bytes:
 
 
 def _hash_of(record: _Record, prev_hash: str, sequence: int) -> str:
-    if not isinstance(prev_hash, str) or _HEX64.fullmatch(prev_hash) is None:
-        raise ValidationError("prev_hash", prev_hash, "must be 64 lowercase hex digits")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
-        raise ValidationError("sequence", sequence, "must be a whole number >= 1")
+    require_hex64("prev_hash", prev_hash)
+    require_whole_number("sequence", sequence, 1)
     body = _document(record, prev_hash, sequence)
     return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
 
@@ -411,6 +386,79 @@ def _comparable(value: object) -> object:
     if value is _MISSING:
         return _MISSING
     return json.dumps(to_json_value(value), sort_keys=True, ensure_ascii=False)
+
+
+def check_event_args(actor: object, now: object, event_id: object) -> None:
+    """What every workflow step checks first: who acts, when (aware) and the new event's id."""
+    if not isinstance(actor, Actor):
+        raise ValidationError("actor", actor, "must be an Actor")
+    if not isinstance(now, dt.datetime) or now.tzinfo is None:
+        raise ValidationError("now", now, "must be a timezone-aware datetime")
+    if not isinstance(event_id, uuid.UUID):
+        raise ValidationError("event_id", event_id, "must be a UUID")
+
+
+def snapshot(entity: object, fields: Iterable[str]) -> dict[str, JSON]:
+    """The ``fields`` of ``entity`` as the JSON values an event records."""
+    return {name: to_json_value(getattr(entity, name), name) for name in fields}
+
+
+def change_event(
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    old: Mapping[str, JSON],
+    new: Mapping[str, JSON],
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    reason: str | None = None,
+    always: Iterable[str] = ("status",),
+) -> AuditDraft:
+    """The draft recording that an entity went from snapshot ``old`` to ``new``.
+
+    Both sides keep only the fields that changed, plus the ``always`` ones (by default the
+    status, so every event says which state it was taken in).
+    """
+    changed = changed_fields(old, new)
+    keep = {*always, *changed}
+    return AuditDraft(
+        id=event_id,
+        occurred_at=now,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        old_values={k: v for k, v in old.items() if k in keep},
+        new_values={k: v for k, v in new.items() if k in keep},
+        changed_fields=changed,
+        reason=reason,
+    )
+
+
+def creation_event(
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    new: Mapping[str, JSON],
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+) -> AuditDraft:
+    """The draft recording a new entity: no old values, every field of ``new`` changed."""
+    return AuditDraft(
+        id=event_id,
+        occurred_at=now,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        old_values=None,
+        new_values=new,
+        changed_fields=changed_fields(None, new),
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -468,14 +516,8 @@ def verify_chain(
     event just before the first one given (``after_hash``, ``after_sequence``) to check a
     stretch of it, e.g. only what was appended since the last verification.
     """
-    if not isinstance(after_hash, str) or _HEX64.fullmatch(after_hash) is None:
-        raise ValidationError("after_hash", after_hash, "must be 64 lowercase hex digits")
-    if (
-        isinstance(after_sequence, bool)
-        or not isinstance(after_sequence, int)
-        or after_sequence < 0
-    ):
-        raise ValidationError("after_sequence", after_sequence, "must be a whole number >= 0")
+    require_hex64("after_hash", after_hash)
+    require_whole_number("after_sequence", after_sequence, 0)
     head, sequence, count = after_hash, after_sequence, 0
     for event in events:
         problem = _link_problem(event, head, sequence)
@@ -514,9 +556,9 @@ class Digest:
     """
 
     day: dt.date = attrs.field(validator=_day)
-    count: int = attrs.field(validator=_count)
-    last_sequence: int = attrs.field(validator=_count)
-    head_hash: str = attrs.field(validator=_hex64)
+    count: int = attrs.field(validator=whole_number(0))
+    last_sequence: int = attrs.field(validator=whole_number(0))
+    head_hash: str = attrs.field(validator=hex64)
 
     def __attrs_post_init__(self) -> None:
         if self.last_sequence < self.count:

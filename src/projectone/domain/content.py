@@ -6,7 +6,6 @@ import datetime as dt
 import enum
 import hashlib
 import json
-import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
@@ -14,7 +13,14 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import to_enum
+from projectone.domain._validate import (
+    flag,
+    optional_aware,
+    optional_hex64,
+    optional_nonblank,
+    to_enum,
+    whole_number,
+)
 from projectone.domain.errors import ValidationError
 from projectone.domain.language import Language
 
@@ -147,24 +153,6 @@ def content_hash(variants: Mapping[Language, ContentVariant]) -> str:
 
 
 _VERDICTS = frozenset({"pass", "review", "block"})
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def _optional_text(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ValidationError(attribute.name, value, "must be non-empty text or None")
-
-
-def _optional_aware(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
-        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
-
-
-def _risk_score(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise ValidationError(attribute.name, value, "must be a whole number from 0 to 100")
 
 
 def _verdict(value: object) -> str | None:
@@ -185,16 +173,6 @@ def _findings(value: Iterable[Any]) -> tuple[str, ...]:
         if not isinstance(rule_id, str) or not rule_id.strip():
             raise ValidationError("findings", rule_id, "a rule id must be non-empty text")
     return ids
-
-
-def _flag(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, value, "must be true or false")
-
-
-def _optional_hash(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or _HEX64.fullmatch(value) is None):
-        raise ValidationError(attribute.name, value, "must be 64 lowercase hex digits")
 
 
 def _positive(field: str) -> Any:
@@ -222,18 +200,20 @@ class ContentPack:
     created_at: dt.datetime
     # The workflow's record (see ``projectone.domain.approval``): who wrote it, what the last
     # compliance check said, who reviewed it, and the content hash that was approved.
-    author_id: str | None = attrs.field(default=None, validator=_optional_text)
-    submitted_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
-    risk_score: int | None = attrs.field(default=None, validator=_risk_score)
+    author_id: str | None = attrs.field(default=None, validator=optional_nonblank)
+    submitted_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    risk_score: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(whole_number(0, 100))
+    )
     compliance_verdict: str | None = attrs.field(default=None, converter=_verdict)
-    rulebook_version: str | None = attrs.field(default=None, validator=_optional_text)
+    rulebook_version: str | None = attrs.field(default=None, validator=optional_nonblank)
     findings: tuple[str, ...] = attrs.field(default=(), converter=_findings)
-    requires_human: bool = attrs.field(default=False, validator=_flag)
-    escalated: bool = attrs.field(default=False, validator=_flag)
-    reviewer_id: str | None = attrs.field(default=None, validator=_optional_text)
-    reviewed_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
-    review_note: str | None = attrs.field(default=None, validator=_optional_text)
-    approved_hash: str | None = attrs.field(default=None, validator=_optional_hash)
+    requires_human: bool = attrs.field(default=False, validator=flag)
+    escalated: bool = attrs.field(default=False, validator=flag)
+    reviewer_id: str | None = attrs.field(default=None, validator=optional_nonblank)
+    reviewed_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    review_note: str | None = attrs.field(default=None, validator=optional_nonblank)
+    approved_hash: str | None = attrs.field(default=None, validator=optional_hex64)
 
     def __attrs_post_init__(self) -> None:
         if self.status is ContentStatus.SCHEDULED and self.scheduled_date is None:

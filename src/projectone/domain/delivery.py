@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import to_enum
+from projectone.domain._validate import optional_aware, to_enum
 from projectone.domain.errors import InvalidTransitionError, ValidationError
 from projectone.domain.language import Language
 from projectone.domain.timezone import local_to_utc
@@ -84,11 +84,6 @@ def can_advance(current: DeliveryStatus, new: DeliveryStatus) -> bool:
     return _RANK[new] > _RANK[current]
 
 
-def _aware(_: Any, attribute: attrs.Attribute[Any], value: dt.datetime | None) -> None:
-    if value is not None and (not isinstance(value, dt.datetime) or value.tzinfo is None):
-        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
-
-
 def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
     if not isinstance(value, int) or value < 0:
         raise ValidationError(attribute.name, value, "must be a whole number >= 0")
@@ -131,17 +126,17 @@ class Delivery:
     variant: Variant = attrs.field(default=Variant.POST, converter=_variant)
     to: str
     content_hash: str
-    scheduled_for: dt.datetime = attrs.field(validator=_aware)
+    scheduled_for: dt.datetime = attrs.field(validator=optional_aware)
     status: DeliveryStatus = attrs.field(default=DeliveryStatus.QUEUED, converter=_status)
     attempts: int = attrs.field(default=0, validator=_non_negative)
     provider_message_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
-    queued_at: dt.datetime = attrs.field(validator=_aware)
-    sent_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    delivered_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    read_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    failed_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    queued_at: dt.datetime = attrs.field(validator=optional_aware)
+    sent_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    delivered_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    read_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    failed_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
 
     @classmethod
     def plan(

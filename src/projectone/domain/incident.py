@@ -21,9 +21,25 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import to_enum
+from projectone.domain._validate import (
+    aware,
+    is_uuid,
+    nonblank,
+    optional_aware,
+    optional_uuid,
+    require_nonblank,
+    to_enum,
+)
 from projectone.domain.approval import ComplianceOutcome
-from projectone.domain.audit import JSON, Actor, AuditDraft, Role, changed_fields, to_json_value
+from projectone.domain.audit import (
+    Actor,
+    AuditDraft,
+    Role,
+    change_event,
+    check_event_args,
+    creation_event,
+    snapshot,
+)
 from projectone.domain.content import ContentPack
 from projectone.domain.errors import (
     InvalidTransitionError,
@@ -87,39 +103,9 @@ def _status(value: object) -> IncidentStatus:
     return to_enum(IncidentStatus, "status", value)
 
 
-def _nonblank(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, value, "must be non-empty text")
-
-
 def _text(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise ValidationError(attribute.name, value, "must be text")
-
-
-def _optional_nonblank(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _nonblank(_, attribute, value)
-
-
-def _is_uuid(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, uuid.UUID):
-        raise ValidationError(attribute.name, value, "must be a UUID")
-
-
-def _optional_uuid(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, uuid.UUID):
-        raise ValidationError(attribute.name, value, "must be a UUID or None")
-
-
-def _aware(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, dt.datetime) or value.tzinfo is None:
-        raise ValidationError(attribute.name, value, "must be a timezone-aware datetime")
-
-
-def _optional_aware(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _aware(_, attribute, value)
 
 
 def _actions(value: Iterable[Any]) -> tuple[str, ...]:
@@ -136,20 +122,22 @@ def _actions(value: Iterable[Any]) -> tuple[str, ...]:
 class Incident:
     """A compliance incident. A resolved (or closed) incident says when and what was done."""
 
-    id: uuid.UUID = attrs.field(validator=_is_uuid)
+    id: uuid.UUID = attrs.field(validator=is_uuid)
     type: IncidentType = attrs.field(converter=_type)
     severity: IncidentSeverity = attrs.field(converter=_severity)
     status: IncidentStatus = attrs.field(default=IncidentStatus.OPEN, converter=_status)
-    title: str = attrs.field(validator=_nonblank)
+    title: str = attrs.field(validator=nonblank)
     description: str = attrs.field(default="", validator=_text)
-    pack_id: uuid.UUID | None = attrs.field(default=None, validator=_optional_uuid)
-    advisor_id: uuid.UUID | None = attrs.field(default=None, validator=_optional_uuid)
-    assignee_id: str | None = attrs.field(default=None, validator=_optional_nonblank)
+    pack_id: uuid.UUID | None = attrs.field(default=None, validator=optional_uuid)
+    advisor_id: uuid.UUID | None = attrs.field(default=None, validator=optional_uuid)
+    assignee_id: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(nonblank)
+    )
     resolution_actions: tuple[str, ...] = attrs.field(default=(), converter=_actions)
-    opened_at: dt.datetime = attrs.field(validator=_aware)
-    updated_at: dt.datetime = attrs.field(validator=_aware)
-    resolved_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
-    closed_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    opened_at: dt.datetime = attrs.field(validator=aware)
+    updated_at: dt.datetime = attrs.field(validator=aware)
+    resolved_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    closed_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
 
     def __attrs_post_init__(self) -> None:
         done = self.status in (_I.RESOLVED, _I.CLOSED)
@@ -183,19 +171,6 @@ _TRACKED = (
 )
 
 
-def _snapshot(incident: Incident) -> dict[str, JSON]:
-    return {name: to_json_value(getattr(incident, name), name) for name in _TRACKED}
-
-
-def _check_call(actor: Actor, now: dt.datetime, event_id: uuid.UUID) -> None:
-    if not isinstance(actor, Actor):
-        raise ValidationError("actor", actor, "must be an Actor")
-    if not isinstance(now, dt.datetime) or now.tzinfo is None:
-        raise ValidationError("now", now, "must be a timezone-aware datetime")
-    if not isinstance(event_id, uuid.UUID):
-        raise ValidationError("event_id", event_id, "must be a UUID")
-
-
 def _require_handler(actor: Actor, action: str) -> None:
     if actor.role not in _HANDLERS:
         raise PermissionDeniedError(
@@ -212,19 +187,15 @@ def _change(
     event_id: uuid.UUID,
     reason: str | None = None,
 ) -> IncidentChange:
-    old, new = _snapshot(before), _snapshot(after)
-    changed = changed_fields(old, new)
-    keep = {"status", *changed}
-    event = AuditDraft(
-        id=event_id,
-        occurred_at=now,
-        actor=actor,
+    event = change_event(
         action=action,
         entity_type=_ENTITY,
         entity_id=str(after.id),
-        old_values={k: v for k, v in old.items() if k in keep},
-        new_values={k: v for k, v in new.items() if k in keep},
-        changed_fields=changed,
+        old=snapshot(before, _TRACKED),
+        new=snapshot(after, _TRACKED),
+        actor=actor,
+        now=now,
+        event_id=event_id,
         reason=reason,
     )
     return IncidentChange(incident=after, event=event)
@@ -255,7 +226,7 @@ def open_incident(
     assignee_id: str | None = None,
 ) -> IncidentChange:
     """A new open incident (keywords only: the many ids are too easy to swap by position)."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require_handler(actor, "open")
     incident = Incident(
         id=incident_id,
@@ -269,17 +240,15 @@ def open_incident(
         opened_at=now,
         updated_at=now,
     )
-    new = {k: v for k, v in _snapshot(incident).items() if v is not None and v != []}
-    event = AuditDraft(
-        id=event_id,
-        occurred_at=now,
-        actor=actor,
+    new = {k: v for k, v in snapshot(incident, _TRACKED).items() if v is not None and v != []}
+    event = creation_event(
         action="open",
         entity_type=_ENTITY,
         entity_id=str(incident.id),
-        old_values=None,
-        new_values=new,
-        changed_fields=changed_fields(None, new),
+        new=new,
+        actor=actor,
+        now=now,
+        event_id=event_id,
     )
     return IncidentChange(incident=incident, event=event)
 
@@ -292,11 +261,10 @@ def assign(
     assignee_id: str,
 ) -> IncidentChange:
     """Give an unresolved incident to ``assignee_id`` (reassigning is allowed)."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require(incident, "assign", _I.OPEN, _I.INVESTIGATING, _I.ESCALATED)
     _require_handler(actor, "assign")
-    if not isinstance(assignee_id, str) or not assignee_id.strip():
-        raise ValidationError("assignee_id", assignee_id, "must be non-empty text")
+    require_nonblank("assignee_id", assignee_id)
     if assignee_id == incident.assignee_id:
         raise InvalidTransitionError(
             _ENTITY, incident.status.value, "assign", f"already assigned to {assignee_id}"
@@ -309,7 +277,7 @@ def investigate(
     incident: Incident, actor: Actor, now: dt.datetime, event_id: uuid.UUID
 ) -> IncidentChange:
     """open → investigating."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require(incident, "investigate", _I.OPEN)
     _require_handler(actor, "investigate")
     after = attrs.evolve(incident, status=_I.INVESTIGATING, updated_at=now)
@@ -324,7 +292,7 @@ def escalate(
     reason: str | None = None,
 ) -> IncidentChange:
     """open or investigating → escalated (to senior compliance staff or the regulator)."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require(incident, "escalate", _I.OPEN, _I.INVESTIGATING)
     _require_handler(actor, "escalate")
     if reason is not None and (not isinstance(reason, str) or not reason.strip()):
@@ -342,7 +310,7 @@ def resolve(
 ) -> IncidentChange:
     """open, investigating or escalated → resolved, saying what was done: at least one
     non-blank action (blank entries are dropped, surrounding spaces trimmed)."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require(incident, "resolve", _I.OPEN, _I.INVESTIGATING, _I.ESCALATED)
     _require_handler(actor, "resolve")
     if isinstance(actions, str) or not isinstance(actions, Sequence):
@@ -362,7 +330,7 @@ def close(
     incident: Incident, actor: Actor, now: dt.datetime, event_id: uuid.UUID
 ) -> IncidentChange:
     """resolved → closed: nothing further to do."""
-    _check_call(actor, now, event_id)
+    check_event_args(actor, now, event_id)
     _require(incident, "close", _I.RESOLVED)
     _require_handler(actor, "close")
     after = attrs.evolve(incident, status=_I.CLOSED, closed_at=now, updated_at=now)

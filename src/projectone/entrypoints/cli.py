@@ -15,7 +15,6 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
 import attrs
 from dependency_injector import providers
@@ -35,8 +34,10 @@ from projectone.adapters.sqlalchemy import (
     upgrade,
 )
 from projectone.container import Container, build_container, resolve, shutdown
+from projectone.domain.advisor import Advisor
+from projectone.domain.audit import Actor, ActorType, Role
 from projectone.domain.compliance import RuleError, Subject, Verdict
-from projectone.domain.content import ContentVariant
+from projectone.domain.content import ContentStatus, ContentVariant
 from projectone.domain.errors import (
     ConfigurationError,
     ProjectOneError,
@@ -45,72 +46,54 @@ from projectone.domain.errors import (
 )
 from projectone.domain.language import Language
 from projectone.domain.sla import SlaSummary
-from projectone.domain.timezone import IST, local_to_utc
+from projectone.domain.timezone import local_to_utc
+from projectone.entrypoints._common import (
+    EX_CONFIG,
+    EX_DATAERR,
+    EX_UNAVAILABLE,
+    EX_USAGE,
+    Parser,
+    UsageError,
+    count,
+    date,
+    db_option,
+    emit,
+    settings_of,
+    today,
+    with_container,
+)
+from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
+from projectone.entrypoints.cli_workflow import run_audit, run_content
 from projectone.services.compliance import ComplianceResult, ComplianceService
 from projectone.services.morning import SendOutcome
-from projectone.settings import Settings, WhatsAppSettings, load_settings
+from projectone.settings import Settings, WhatsAppSettings
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
 __all__ = ["main"]
 
-EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_CONFIG = 64, 65, 69, 78
 DEFAULT_DEMO_ADVISORS = 200
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="projectone",
         description="Compliant morning WhatsApp content for Indian financial advisors.",
     )
     parser.add_argument("--version", action="version", version=f"projectone {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def db_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            metavar="URL",
-            help="database URL (default: "
-            "PROJECTONE_DATABASE_URL, else a SQLite file in your data folder)",
-        )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     db = commands.add_parser("db", help="database schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=Parser)
     db_option(db_commands.add_parser("upgrade", help="apply migrations up to the newest"))
 
     seed = commands.add_parser("seed", help="write demo advisors and approved packs")
-    seed.add_argument("--advisors", type=_count, required=True, metavar="N", help="how many to add")
-    seed.add_argument("--date", type=_date, help="date the packs are for (default: today, IST)")
+    seed.add_argument("--advisors", type=count, required=True, metavar="N", help="how many to add")
+    seed.add_argument("--date", type=date, help="date the packs are for (default: today, IST)")
     db_option(seed)
 
     plan = commands.add_parser("plan", help="queue the morning's deliveries")
-    plan.add_argument("--date", type=_date, help="default: today, IST")
+    plan.add_argument("--date", type=date, help="default: today, IST")
     plan.add_argument("--json", action="store_true")
     db_option(plan)
 
@@ -119,9 +102,9 @@ def _parser() -> _Parser:
     db_option(dispatch)
 
     report = commands.add_parser("report", help="reports")
-    reports = report.add_subparsers(dest="report", required=True, parser_class=_Parser)
+    reports = report.add_subparsers(dest="report", required=True, parser_class=Parser)
     sla = reports.add_parser("sla", help="SLA summary of a morning")
-    sla.add_argument("--date", type=_date, help="default: today, IST")
+    sla.add_argument("--date", type=date, help="default: today, IST")
     sla.add_argument("--json", action="store_true")
     db_option(sla)
 
@@ -144,50 +127,33 @@ def _parser() -> _Parser:
     )
 
     rules = commands.add_parser("rules", help="rulebooks")
-    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=Parser)
     lint = rules_commands.add_parser(
         "lint", help="check a rulebook; print FILE:LINE:COL: message per problem"
     )
     lint.add_argument("file", metavar="FILE")
 
+    add_workflow_commands(commands)
+
     demo = commands.add_parser("demo", help="a full simulated morning on loopback")
     demo.add_argument(
         "--advisors",
-        type=_count,
+        type=count,
         default=DEFAULT_DEMO_ADVISORS,
         metavar="N",
         help=f"how many advisors to simulate (default {DEFAULT_DEMO_ADVISORS})",
     )
-    demo.add_argument("--date", type=_date, help="default: today, IST")
+    demo.add_argument("--date", type=date, help="default: today, IST")
     demo.add_argument("--json", action="store_true", help="end the output with one line of JSON")
     db_option(demo)
     return parser
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(IST).date()
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if getattr(args, "db", None):
-        settings = attrs.evolve(settings, database_url=args.db)
-    return settings
-
-
-async def _with_container(settings: Settings, work: Callable[[Container], Awaitable[int]]) -> int:
-    container = build_container(settings)
-    try:
-        return await work(container)
-    finally:
-        await shutdown(container)
 
 
 # --- commands -------------------------------------------------------------------------------
 
 
 async def _db_upgrade(args: argparse.Namespace, out: Console) -> int:
-    url = _settings(args).resolved_database_url
+    url = settings_of(args).resolved_database_url
     engine = create_engine(url)
     try:
         await ensure_reachable(engine)
@@ -199,23 +165,70 @@ async def _db_upgrade(args: argparse.Namespace, out: Console) -> int:
 
 
 async def _seed(args: argparse.Namespace, out: Console) -> int:
-    date = args.date or _today()
+    date = args.date or today()
 
     async def work(container: Container) -> int:
-        catalog = await resolve(container.catalog)
-        clock, ids = container.clock(), container.ids()
-        start = await catalog.advisor_count()
-        advisors = demo_advisors(args.advisors, ids=ids, now=clock.now(), start=start)
-        packs = demo_packs(advisors, date, ids=ids, now=clock.now())
-        n_advisors, n_packs = await catalog.register(advisors, packs)
-        out.print(f"seeded {n_advisors} advisors and {n_packs} approved packs for {date}")
+        seeded = await _seed_demo(container, args.advisors, date)
+        out.print(
+            f"seeded {seeded.advisors} advisors and {seeded.approved} approved packs for {date} "
+            f"({seeded.auto_approved} auto-approved, {seeded.blocked} blocked by compliance)"
+        )
         return 0
 
-    return await _with_container(_settings(args), work)
+    return await with_container(settings_of(args), work)
+
+
+@attrs.frozen(kw_only=True)
+class _Seeded:
+    advisor_list: list[Advisor]
+    approved: int
+    auto_approved: int
+    blocked: int
+
+    @property
+    def advisors(self) -> int:
+        return len(self.advisor_list)
+
+
+_DEMO_REVIEWER = Actor(type=ActorType.USER, id="admin:demo-reviewer", role=Role.ADMIN)
+
+
+async def _seed_demo(container: Container, n: int, date: dt.date) -> _Seeded:
+    """Register ``n`` demo advisors and take one pack each through the workflow: written by
+    the advisor, submitted (checked), then approved by the tier's auto-approval or by a demo
+    reviewer, as the audit trail will show."""
+    catalog = await resolve(container.catalog)
+    workflow = await resolve(container.workflow)
+    clock, ids = container.clock(), container.ids()
+    start = await catalog.advisor_count()
+    advisors = demo_advisors(n, ids=ids, now=clock.now(), start=start)
+    await catalog.register(advisors)
+    drafts = demo_packs(advisors, date, ids=ids, now=clock.now(), status=ContentStatus.DRAFT)
+    approved = auto = blocked = 0
+    for draft in drafts:
+        author = Actor(type=ActorType.USER, id=draft.author_id or "advisor", role=Role.ADVISOR)
+        pack = await workflow.create_draft(
+            author,
+            advisor_id=draft.advisor_id,
+            topic=draft.topic,
+            variants=draft.variants,
+            type=draft.type,
+            scheduled_date=draft.scheduled_date,
+        )
+        result = await workflow.submit(pack.id, author)
+        if result.blocked:
+            blocked += 1
+            continue
+        if result.auto_approved:
+            auto += 1
+        else:
+            await workflow.approve(pack.id, _DEMO_REVIEWER, "demo data")
+        approved += 1
+    return _Seeded(advisor_list=advisors, approved=approved, auto_approved=auto, blocked=blocked)
 
 
 async def _plan(args: argparse.Namespace, out: Console) -> int:
-    date = args.date or _today()
+    date = args.date or today()
 
     async def work(container: Container) -> int:
         result = await (await resolve(container.morning)).plan_morning(date)
@@ -225,7 +238,7 @@ async def _plan(args: argparse.Namespace, out: Console) -> int:
             "already_planned": result.already_planned,
             "without_content": len(result.without_content),
         }
-        _emit(
+        emit(
             out,
             args.json,
             doc,
@@ -235,7 +248,7 @@ async def _plan(args: argparse.Namespace, out: Console) -> int:
         )
         return 0
 
-    return await _with_container(_settings(args), work)
+    return await with_container(settings_of(args), work)
 
 
 async def _dispatch(args: argparse.Namespace, out: Console) -> int:
@@ -243,7 +256,7 @@ async def _dispatch(args: argparse.Namespace, out: Console) -> int:
         morning = await resolve(container.morning)
         result = await morning.dispatch_due(container.clock().now())
         doc = {"attempted": result.attempted, "sent": result.sent, "failed": result.failed}
-        _emit(
+        emit(
             out,
             args.json,
             doc,
@@ -251,11 +264,11 @@ async def _dispatch(args: argparse.Namespace, out: Console) -> int:
         )
         return 0
 
-    return await _with_container(_settings(args), work)
+    return await with_container(settings_of(args), work)
 
 
 async def _report_sla(args: argparse.Namespace, out: Console) -> int:
-    date = args.date or _today()
+    date = args.date or today()
 
     async def work(container: Container) -> int:
         summary = await (await resolve(container.morning)).sla_summary(date)
@@ -265,14 +278,14 @@ async def _report_sla(args: argparse.Namespace, out: Console) -> int:
             out.print(_summary_table(date, summary))
         return 0
 
-    return await _with_container(_settings(args), work)
+    return await with_container(settings_of(args), work)
 
 
 async def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
-    date: dt.date = args.date or _today()
+    date: dt.date = args.date or today()
     with tempfile.TemporaryDirectory(prefix="projectone-demo-") as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        settings = attrs.evolve(_settings(args), database_url=url)
+        settings = attrs.evolve(settings_of(args), database_url=url)
         # Seeding and planning happen at 05:30 IST; the clock then jumps to each send slot.
         # Time between slots is skipped, time spent working is real (see SimulatedClock).
         clock = SimulatedClock(local_to_utc(date, dt.time(5, 30)))
@@ -299,13 +312,14 @@ async def _demo_run(
     clock: SimulatedClock,
 ) -> int:
     settings: Settings = container.settings()
-    catalog = await resolve(container.catalog)
-    ids = container.ids()
-    start = await catalog.advisor_count()
-    advisors = demo_advisors(args.advisors, ids=ids, now=clock.now(), start=start)
-    packs = demo_packs(advisors, date, ids=ids, now=clock.now())
-    await catalog.register(advisors, packs)
-    err.print(f"seeded {len(advisors)} advisors at {safe_url(settings.resolved_database_url)}")
+    seeded = await _seed_demo(container, args.advisors, date)
+    advisors = seeded.advisor_list
+    err.print(
+        f"seeded {seeded.advisors} advisors at {safe_url(settings.resolved_database_url)}; "
+        f"their packs went through review: {seeded.auto_approved} auto-approved, "
+        f"{seeded.approved - seeded.auto_approved} approved by a reviewer, "
+        f"{seeded.blocked} blocked"
+    )
 
     async with _demo_simulator([a.whatsapp_number for a in advisors]) as simulator:
         container.whatsapp_endpoint.override(
@@ -476,13 +490,6 @@ async def _rules_lint(args: argparse.Namespace, out: Console) -> int:
 # --- output -------------------------------------------------------------------------------
 
 
-def _emit(out: Console, as_json: bool, doc: dict[str, Any], text: str) -> None:
-    if as_json:
-        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False)
-    else:
-        out.print(text)
-
-
 def _fmt_seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
@@ -543,11 +550,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": lambda: _demo(args, out, err),
         "check": lambda: _check(args, out),
         "rules": lambda: _rules_lint(args, out),
+        "content": lambda: run_content(args, out),
+        "audit": lambda: run_audit(args, out),
     }
     try:
         return asyncio.run(_run(handlers[args.command]))
     except ProjectOneError as exc:
         print(f"projectone: {_one_line(exc)}", file=sys.stderr)
+        if args.command == "content" and isinstance(exc, ValidationError):
+            return 1  # a refused review action (e.g. a reject without a note), not bad data
         return _exit_code(exc)
     except KeyboardInterrupt:
         print("projectone: interrupted", file=sys.stderr)

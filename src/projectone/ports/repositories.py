@@ -140,6 +140,10 @@ class AuditLog(Protocol):
         """Every event that happened on ``day`` (UTC), in chain order."""
         ...
 
+    async def last_before(self, moment: dt.datetime) -> AuditEvent | None:
+        """The last event (highest sequence) that happened before ``moment``."""
+        ...
+
 
 class IncidentRepository(Protocol):
     async def add(self, incident: Incident) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
+from projectone.domain.audit import Actor
 from projectone.domain.content import ContentPack
 from projectone.domain.delivery import Channel, Delivery, Variant
 from projectone.domain.errors import (
@@ -17,15 +18,18 @@ from projectone.domain.errors import (
     UnavailableError,
     ValidationError,
 )
+from projectone.domain.incident import IncidentSeverity, IncidentType, open_incident
 from projectone.domain.sla import SlaSummary, summarize
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.messaging import OutboundText, WhatsAppSender
-from projectone.ports.unit_of_work import UnitOfWorkFactory
+from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["DispatchResult", "MorningService", "PlanResult", "SendOutcome"]
 
 # Error codes projectone itself records on a delivery, next to the provider's numeric codes.
 CONTENT_CHANGED = "content_changed"
+#: The pack's content no longer hashes to what was approved: altered behind the workflow.
+CONTENT_INTEGRITY = "content_integrity"
 PROVIDER_UNAVAILABLE = "provider_unavailable"
 
 # Planning runs in one transaction; a concurrent planner that committed first makes ours
@@ -184,6 +188,12 @@ class MorningService:
             )
 
         # What is sent must be byte-for-byte what was approved and planned.
+        if pack.approved_hash is None or pack.content_hash != pack.approved_hash:
+            return failure(
+                CONTENT_INTEGRITY,
+                f"pack {pack.id} no longer matches what was approved: its content hashes to "
+                f"{pack.content_hash}, the approved hash is {pack.approved_hash or 'missing'}",
+            )
         if pack.content_hash != delivery.content_hash or not pack.sendable:
             return failure(CONTENT_CHANGED, "the pack changed or was withdrawn after planning")
         message = OutboundText(
@@ -204,6 +214,7 @@ class MorningService:
     async def _record(self, outcomes: Sequence[SendOutcome]) -> None:
         async with self.uow_factory() as uow:
             current = await uow.deliveries.get_many(o.delivery_id for o in outcomes)
+            await self._report_integrity(uow, outcomes, current)
             recorded = []
             for outcome in outcomes:
                 delivery = current[outcome.delivery_id]
@@ -216,6 +227,37 @@ class MorningService:
                 recorded.append(delivery)
             await uow.deliveries.update_many(recorded)
             await uow.commit()
+
+    async def _report_integrity(
+        self,
+        uow: UnitOfWork,
+        outcomes: Sequence[SendOutcome],
+        deliveries: Mapping[uuid.UUID, Delivery],
+    ) -> None:
+        """Open one delivery-integrity incident per altered pack (with its audit event)."""
+        by_pack: dict[uuid.UUID, SendOutcome] = {}
+        for outcome in outcomes:
+            if outcome.error_code == CONTENT_INTEGRITY:
+                by_pack.setdefault(deliveries[outcome.delivery_id].pack_id, outcome)
+        for pack_id, outcome in by_pack.items():
+            already = await uow.incidents.list(pack_id=pack_id)
+            if any(i.type is IncidentType.DELIVERY_INTEGRITY for i in already):
+                continue
+            delivery = deliveries[outcome.delivery_id]
+            change = open_incident(
+                incident_id=self.ids.new_id(),
+                type=IncidentType.DELIVERY_INTEGRITY,
+                severity=IncidentSeverity.CRITICAL,
+                title=f"Content pack {pack_id} changed after approval; sending refused",
+                description=outcome.error_message or "",
+                actor=Actor.system(),
+                now=outcome.at,
+                event_id=self.ids.new_id(),
+                pack_id=pack_id,
+                advisor_id=delivery.advisor_id,
+            )
+            await uow.incidents.add(change.incident)
+            await uow.audit.append([change.event])
 
     async def sla_summary(self, date: dt.date) -> SlaSummary:
         """The SLA figures of ``date`` as of now."""

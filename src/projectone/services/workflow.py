@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -46,7 +47,8 @@ _SYSTEM = Actor.system()
 
 # A transition of the state machine with everything but pack, time and event id bound.
 _Step = Callable[[ContentPack, dt.datetime, uuid.UUID], Transition]
-_Variants = Mapping[Language | str, ContentVariant | Mapping[str, str]]
+# Language (or code) → ContentVariant (or its fields); checked by _variants.
+_Variants = Mapping[Any, Any]
 
 
 def _variants(value: _Variants) -> dict[Language, ContentVariant]:

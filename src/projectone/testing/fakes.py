@@ -440,6 +440,10 @@ class InMemoryAuditLog:
     async def on_day(self, day: dt.date) -> Sequence[AuditEvent]:
         return [e for e in self._tx.all_audit() if e.day == day]
 
+    async def last_before(self, moment: dt.datetime) -> AuditEvent | None:
+        earlier = [e for e in self._tx.all_audit() if e.occurred_at < moment]
+        return max(earlier, key=lambda e: e.sequence) if earlier else None
+
 
 class InMemoryIncidentRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:

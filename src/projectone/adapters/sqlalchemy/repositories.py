@@ -365,6 +365,16 @@ class SqlAuditLog:
         result = await self._conn.execute(query)
         return [mapping.audit_event_from_row(row) for row in result.mappings()]
 
+    async def last_before(self, moment: dt.datetime) -> AuditEvent | None:
+        query = (
+            audit_events.select()
+            .where(audit_events.c.occurred_at < mapping.to_db_time(moment))
+            .order_by(audit_events.c.sequence.desc())
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        return None if row is None else mapping.audit_event_from_row(row)
+
 
 class SqlIncidentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
