@@ -147,10 +147,9 @@ async def test_an_incident_about_an_unknown_pack_is_a_conflict(uow_factory: UowF
         event_id=uuid.uuid4(),
         pack_id=uuid.uuid4(),
     )
-    with pytest.raises(ConflictError) as err:
-        async with uow_factory() as uow:
+    async with uow_factory() as uow:
+        with pytest.raises(ConflictError) as err:
             await uow.incidents.add(change.incident)
-            await uow.commit()
     # SQLite does not say which foreign key failed; every store says why.
     assert err.value.reason == "refers to a row that does not exist"
 
