@@ -40,7 +40,6 @@ from projectone.domain.audit import (
     Role,
     change_event,
     check_event_args,
-    creation_event,
     snapshot,
 )
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
@@ -217,10 +216,11 @@ def _record_new(
 ) -> Transition:
     """``created`` is a new pack (a new version): there are no old values."""
     new = {k: v for k, v in snapshot(created, _TRACKED).items() if v is not None}
-    event = creation_event(
+    event = change_event(
         action=action,
         entity_type=_ENTITY,
         entity_id=str(created.id),
+        old=None,
         new=new,
         actor=actor,
         now=now,

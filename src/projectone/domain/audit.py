@@ -82,7 +82,6 @@ __all__ = [
     "change_event",
     "changed_fields",
     "check_event_args",
-    "creation_event",
     "daily_digest",
     "event_hash",
     "parse_digest_file",
@@ -408,7 +407,7 @@ def change_event(
     action: str,
     entity_type: str,
     entity_id: str,
-    old: Mapping[str, JSON],
+    old: Mapping[str, JSON] | None,
     new: Mapping[str, JSON],
     actor: Actor,
     now: dt.datetime,
@@ -419,7 +418,8 @@ def change_event(
     """The draft recording that an entity went from snapshot ``old`` to ``new``.
 
     Both sides keep only the fields that changed, plus the ``always`` ones (by default the
-    status, so every event says which state it was taken in).
+    status, so every event says which state it was taken in). ``old`` is ``None`` for a new
+    entity: the event has no old values and records every field of ``new``.
     """
     changed = changed_fields(old, new)
     keep = {*always, *changed}
@@ -430,34 +430,10 @@ def change_event(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        old_values={k: v for k, v in old.items() if k in keep},
+        old_values=None if old is None else {k: v for k, v in old.items() if k in keep},
         new_values={k: v for k, v in new.items() if k in keep},
         changed_fields=changed,
         reason=reason,
-    )
-
-
-def creation_event(
-    *,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    new: Mapping[str, JSON],
-    actor: Actor,
-    now: dt.datetime,
-    event_id: uuid.UUID,
-) -> AuditDraft:
-    """The draft recording a new entity: no old values, every field of ``new`` changed."""
-    return AuditDraft(
-        id=event_id,
-        occurred_at=now,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        old_values=None,
-        new_values=new,
-        changed_fields=changed_fields(None, new),
     )
 
 

@@ -37,7 +37,6 @@ from projectone.domain.audit import (
     Role,
     change_event,
     check_event_args,
-    creation_event,
     snapshot,
 )
 from projectone.domain.content import ContentPack
@@ -241,10 +240,11 @@ def open_incident(
         updated_at=now,
     )
     new = {k: v for k, v in snapshot(incident, _TRACKED).items() if v is not None and v != []}
-    event = creation_event(
+    event = change_event(
         action="open",
         entity_type=_ENTITY,
         entity_id=str(incident.id),
+        old=None,
         new=new,
         actor=actor,
         now=now,
