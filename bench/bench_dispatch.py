@@ -77,7 +77,7 @@ async def pipeline(
             attrs.evolve(a, send_time=dt.time(6, 0))
             for a in demo_advisors(n, ids=ids, now=clock.now())
         ]
-        await CatalogService(uow).register(
+        await CatalogService(uow, clock, ids).register(
             advisors, demo_packs(advisors, DAY, ids=ids, now=clock.now())
         )
         sender = WhatsAppCloudSender(

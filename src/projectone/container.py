@@ -31,6 +31,7 @@ from projectone.domain.advisor import Tier
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
+from projectone.services.incidents import IncidentService
 from projectone.services.morning import MorningService
 from projectone.services.workflow import WorkflowService
 from projectone.settings import Settings, WhatsAppSettings, WorkflowSettings, load_settings
@@ -111,7 +112,8 @@ class Container(containers.DeclarativeContainer):
     reviewer = providers.Singleton(OfflineReviewer)
     compliance = providers.Factory(ComplianceService, rulebook=rulebook, reviewer=reviewer)
 
-    catalog = providers.Factory(CatalogService, uow_factory=uow_factory)
+    catalog = providers.Factory(CatalogService, uow_factory=uow_factory, clock=clock, ids=ids)
+    incidents = providers.Factory(IncidentService, uow_factory=uow_factory, clock=clock, ids=ids)
     workflow = providers.Factory(
         WorkflowService,
         uow_factory=uow_factory,

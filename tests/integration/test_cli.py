@@ -389,7 +389,9 @@ def test_a_reviewer_works_the_queue_from_a_terminal(db_url: str) -> None:
 
     verify = run("audit", "verify", "--json", *db)
     assert verify.returncode == 0, verify.stderr
-    assert json.loads(verify.stdout)["count"] == 6  # 2 x (create, submit) + approve + reject
+    assert (
+        json.loads(verify.stdout)["count"] == 7
+    )  # register, 2 x (create, submit), approve, reject
 
 
 def test_audit_verify_finds_an_altered_a_removed_and_a_rewritten_chain(

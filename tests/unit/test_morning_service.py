@@ -63,7 +63,7 @@ def world() -> World:
         morning=MorningService(
             uow_factory=uow, sender=sender, clock=clock, ids=ids, batch_size=7, concurrency=3
         ),
-        catalog=CatalogService(uow_factory=uow),
+        catalog=CatalogService(uow_factory=uow, clock=clock, ids=ids),
     )
 
 

@@ -10,7 +10,14 @@ import attrs
 import pytest
 
 from projectone.adapters.rulebook_files import default_rulebook
-from projectone.domain import Advisor, ContentStatus, DeliveryStatus, Language, Tier
+from projectone.domain import (
+    Advisor,
+    AdvisorStatus,
+    ContentStatus,
+    DeliveryStatus,
+    Language,
+    Tier,
+)
 from projectone.domain.audit import Actor, ActorType, Role, verify_chain
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.errors import (
@@ -20,11 +27,12 @@ from projectone.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from projectone.domain.incident import IncidentType
+from projectone.domain.incident import IncidentStatus, IncidentType
 from projectone.ports.ai import ReviewResult
 from projectone.services import CatalogService, MorningService
 from projectone.services.audit import AuditService
 from projectone.services.compliance import ComplianceService
+from projectone.services.incidents import IncidentService
 from projectone.services.morning import CONTENT_INTEGRITY
 from projectone.services.workflow import ReviewDecision, WorkflowService
 from projectone.testing.demo_data import demo_advisors
@@ -90,7 +98,7 @@ async def make_world(tier: Tier = Tier.BASIC, reviewer: Any = None) -> World:
     ids = SequentialIds()
     (advisor,) = demo_advisors(1, ids=ids, now=NOW)
     advisor = attrs.evolve(advisor, type="RIA", registration_no="INA000012345", tier=tier)
-    await CatalogService(uow_factory=uow).register([advisor])
+    await CatalogService(uow_factory=uow, clock=clock, ids=ids).register([advisor])
     workflow = WorkflowService(
         uow_factory=uow,
         compliance=ComplianceService(default_rulebook(), reviewer),
@@ -247,9 +255,9 @@ async def test_the_audit_chain_verifies_and_a_digest_summarises_the_day(world: W
     await world.workflow.approve(pack.id, ADMIN)
     report = await world.audit.verify()
     assert report.ok
-    assert report.count == 3
+    assert report.count == 4  # register (the advisor), create, submit, approve
     digest = await world.audit.digest(NOW.date())
-    assert (digest.count, digest.last_sequence, digest.head_hash) == (3, 3, report.head_hash)
+    assert (digest.count, digest.last_sequence, digest.head_hash) == (4, 4, report.head_hash)
     assert (await world.audit.verify_with_digests([digest])).ok
     assert verify_chain(world.uow.store.audit).ok
 
@@ -289,3 +297,45 @@ async def test_an_altered_approved_pack_is_not_sent_and_an_incident_says_why(wor
     assert incident.type is IncidentType.DELIVERY_INTEGRITY
     assert store.audit[-1].entity_id == str(incident.id)
     assert (await world.audit.verify()).ok
+
+
+async def test_registering_and_suspending_an_advisor_is_audited_without_personal_data(
+    world: World,
+) -> None:
+    catalog = CatalogService(uow_factory=world.uow, clock=world.clock, ids=world.ids)
+    suspended = await catalog.set_status(
+        world.advisor.id, AdvisorStatus.SUSPENDED, ADMIN, reason="licence lapsed"
+    )
+    assert suspended.status is AdvisorStatus.SUSPENDED
+    events = [e for e in world.uow.store.audit if e.entity_id == str(world.advisor.id)]
+    assert [e.action for e in events] == ["register", "change_status"]
+    assert events[1].old_values == {"status": "active"}
+    assert events[1].new_values == {"status": "suspended"}
+    assert events[1].reason == "licence lapsed"
+    recorded = repr([e.new_values for e in events])
+    for personal in (world.advisor.name, world.advisor.email, world.advisor.whatsapp_number):
+        assert personal not in recorded
+    with pytest.raises(PermissionDeniedError):
+        await catalog.set_status(world.advisor.id, AdvisorStatus.ACTIVE, world.author())
+
+
+async def test_an_admin_reports_an_incident_and_works_it_to_closure(world: World) -> None:
+    incidents = IncidentService(uow_factory=world.uow, clock=world.clock, ids=world.ids)
+    pack = await world.draft()
+    opened = await incidents.report(
+        ADMIN, title="Client complaint", pack_id=pack.id, advisor_id=world.advisor.id
+    )
+    await incidents.assign(opened.id, ADMIN, OFFICER.id)
+    await incidents.investigate(opened.id, OFFICER)
+    before = world.store_snapshot()
+    with pytest.raises(ValidationError):
+        await incidents.resolve(opened.id, OFFICER, [" "])  # actions are required
+    assert world.store_snapshot() == before
+    await incidents.resolve(opened.id, OFFICER, ["post withdrawn", "advisor briefed"])
+    closed = await incidents.close(opened.id, ADMIN)
+    assert closed.status is IncidentStatus.CLOSED
+    actions = [e.action for e in world.uow.store.audit if e.entity_id == str(opened.id)]
+    assert actions == ["open", "assign", "investigate", "resolve", "close"]
+    assert (await world.audit.verify()).ok
+    with pytest.raises(NotFoundError):
+        await incidents.report(ADMIN, title="x", pack_id=uuid.uuid4())

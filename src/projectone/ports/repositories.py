@@ -36,6 +36,10 @@ class AdvisorRepository(Protocol):
         """The advisor, or ``NotFoundError``."""
         ...
 
+    async def update(self, advisor: Advisor) -> None:
+        """Replace the stored advisor with the same id, or ``NotFoundError``."""
+        ...
+
     async def list_reachable(self) -> Sequence[Advisor]:
         """Active advisors who opted in to WhatsApp, ordered by id."""
         ...

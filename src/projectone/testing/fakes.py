@@ -142,6 +142,12 @@ class InMemoryTransaction:
         self.deliveries[delivery.id] = delivery
         self._inserted.add((_DELIVERIES, delivery.id))
 
+    def update_advisor(self, advisor: Advisor) -> None:
+        if advisor.id not in self.all_advisors():
+            raise NotFoundError("advisor", advisor.id)
+        self._guard(lambda: _check_advisor(advisor, self.all_advisors()))
+        self.advisors[advisor.id] = advisor
+
     def update_pack(self, pack: ContentPack) -> None:
         if pack.id not in self.all_packs():
             raise NotFoundError("content_pack", pack.id)
@@ -331,6 +337,9 @@ class InMemoryAdvisorRepository:
             return self._tx.all_advisors()[advisor_id]
         except KeyError:
             raise NotFoundError("advisor", advisor_id) from None
+
+    async def update(self, advisor: Advisor) -> None:
+        self._tx.update_advisor(advisor)
 
     async def list_reachable(self) -> Sequence[Advisor]:
         reachable = (a for a in self._tx.all_advisors().values() if a.receives_whatsapp)

@@ -92,6 +92,16 @@ async def _write(
     return result.rowcount
 
 
+async def _update_by_id(
+    conn: AsyncConnection, table: sa.Table, row: Mapping[str, Any], entity: str
+) -> None:
+    """Replace every column of the row whose id is ``row["id"]``, or ``NotFoundError``."""
+    values = {k: v for k, v in row.items() if k != "id"}
+    statement = table.update().where(table.c.id == row["id"]).values(**values)
+    if await _write(conn, statement, table.name) == 0:
+        raise NotFoundError(entity, row["id"])
+
+
 class SqlAdvisorRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -111,6 +121,9 @@ class SqlAdvisorRepository:
         if row is None:
             raise NotFoundError("advisor", advisor_id)
         return mapping.advisor_from_row(row)
+
+    async def update(self, advisor: Advisor) -> None:
+        await _update_by_id(self._conn, advisors, mapping.advisor_to_row(advisor), "advisor")
 
     async def list_reachable(self) -> Sequence[Advisor]:
         # Mirrors Advisor.receives_whatsapp: active and opted in.
@@ -187,11 +200,7 @@ class SqlContentRepository:
         return chosen
 
     async def update(self, pack: ContentPack) -> None:
-        row: dict[str, Any] = mapping.pack_to_row(pack)
-        del row["id"]
-        statement = content_packs.update().where(content_packs.c.id == pack.id).values(**row)
-        if await _write(self._conn, statement, content_packs.name) == 0:
-            raise NotFoundError("content_pack", pack.id)
+        await _update_by_id(self._conn, content_packs, mapping.pack_to_row(pack), "content_pack")
 
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
@@ -229,11 +238,7 @@ class SqlDeliveryRepository:
         return mapping.delivery_from_row(row)
 
     async def update(self, delivery: Delivery) -> None:
-        row: dict[str, Any] = mapping.delivery_to_row(delivery)
-        del row["id"]
-        statement = deliveries.update().where(deliveries.c.id == delivery.id).values(**row)
-        if await _write(self._conn, statement, deliveries.name) == 0:
-            raise NotFoundError("delivery", delivery.id)
+        await _update_by_id(self._conn, deliveries, mapping.delivery_to_row(delivery), "delivery")
 
     async def update_many(self, items: Iterable[Delivery]) -> None:
         batch = list(items)
@@ -392,11 +397,7 @@ class SqlIncidentRepository:
         return mapping.incident_from_row(row)
 
     async def update(self, incident: Incident) -> None:
-        row: dict[str, Any] = mapping.incident_to_row(incident)
-        del row["id"]
-        statement = incidents.update().where(incidents.c.id == incident.id).values(**row)
-        if await _write(self._conn, statement, incidents.name) == 0:
-            raise NotFoundError("incident", incident.id)
+        await _update_by_id(self._conn, incidents, mapping.incident_to_row(incident), "incident")
 
     async def list(
         self, *, status: IncidentStatus | None = None, pack_id: uuid.UUID | None = None
