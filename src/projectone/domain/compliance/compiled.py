@@ -318,7 +318,10 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
 
 def _ranked(found: _Found, rank: Mapping[str, int]) -> list[tuple[int, list[tuple[int, int]]]]:
     """The spans of the wanted phrases that were found, the first wanted phrase first."""
-    hits = [(rank[p], spans) for p, spans in found.items() if p in rank]
+    if len(rank) < len(found):  # walk the smaller side: a few wanted phrases, or a few found
+        hits = [(i, found[p]) for p, i in rank.items() if p in found]
+    else:
+        hits = [(rank[p], spans) for p, spans in found.items() if p in rank]
     if len(hits) > 1:
         hits.sort(key=_first)
     return hits
