@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
+import hashlib
+import hmac
 import itertools
 import json
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -38,7 +41,9 @@ __all__ = [
     "MAX_TEXT_BODY_LENGTH",
     "RATE_LIMIT_CODES",
     "WhatsAppSimulator",
+    "build_status_webhook",
     "http_status_for",
+    "sign_body",
 ]
 
 MAX_TEXT_BODY_LENGTH: Final = 4096
@@ -383,3 +388,121 @@ def _error_response(
         "fbtrace_id": "A" + base64.urlsafe_b64encode(os.urandom(15)).decode("ascii"),
     }
     return web.json_response({"error": error}, status=http_status_for(code))
+
+
+def sign_body(app_secret: str, raw_body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends with ``raw_body``: ``sha256=<hex>``.
+
+    Meta signs the exact bytes it posts, so sign what will go on the wire, not a dict.
+    """
+    digest = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def build_status_webhook(
+    events: Iterable[Mapping[str, object]],
+    *,
+    waba_id: str = "102290129340398",
+    phone_number_id: str = "106540352242922",
+    display_phone_number: str = "15550783881",
+) -> bytes:
+    """The raw body of a status webhook for ``events``, shaped as Meta sends it.
+
+    Each event names its fields as projectone reads them back: ``message_id`` (the wamid),
+    ``recipient_id``, ``status`` (``sent``, ``delivered``, ``read``, ``failed``), ``timestamp``
+    (an aware datetime, whole seconds, or Unix seconds as an int) and optionally
+    ``callback_data`` (echoed ``biz_opaque_callback_data``), ``error_code`` and
+    ``error_title`` (Meta's title for the code when left out), ``pricing_category`` and
+    ``conversation_id``. Unknown names raise ``ValueError``, so a typo cannot silently drop a
+    field. All statuses go into one entry and one change, as Meta batches them; the JSON is
+    compact with non-ASCII escaped, like Meta's, so a receiver that re-serialises it before
+    checking the signature fails the way it would in production.
+    """
+    known = {
+        "message_id",
+        "recipient_id",
+        "status",
+        "timestamp",
+        "callback_data",
+        "error_code",
+        "error_title",
+        "pricing_category",
+        "conversation_id",
+    }
+    statuses: list[dict[str, Any]] = []
+    for event in events:
+        unknown = set(event) - known
+        if unknown:
+            raise ValueError(f"unknown status event fields: {', '.join(sorted(unknown))}")
+        when = event["timestamp"]
+        if isinstance(when, dt.datetime):
+            if when.tzinfo is None:
+                raise ValueError(f"timestamp must be timezone-aware, got {when!r}")
+            seconds = int(when.timestamp())
+        elif isinstance(when, int) and not isinstance(when, bool):
+            seconds = when
+        else:
+            raise ValueError(f"timestamp must be a datetime or Unix seconds, got {when!r}")
+        status: dict[str, Any] = {
+            "id": str(event["message_id"]),
+            "status": str(event["status"]),
+            "timestamp": str(seconds),
+            "recipient_id": str(event["recipient_id"]),
+        }
+        if event.get("callback_data") is not None:
+            status["biz_opaque_callback_data"] = event["callback_data"]
+        category = event.get("pricing_category")
+        if event.get("conversation_id") is not None:
+            conversation: dict[str, Any] = {
+                "id": event["conversation_id"],
+                "origin": {"type": category or "marketing"},
+            }
+            if status["status"] == "sent":
+                # Meta gives the expiry on the "sent" status only: 24 h after it opened.
+                conversation["expiration_timestamp"] = str(seconds + 24 * 60 * 60)
+            status["conversation"] = conversation
+        if category is not None:
+            status["pricing"] = {
+                "billable": True,
+                "pricing_model": "PMP",
+                "type": "regular",
+                "category": category,
+            }
+        code = event.get("error_code")
+        if code is not None:
+            if isinstance(code, bool) or not isinstance(code, int):
+                raise ValueError(f"error_code must be an int, got {code!r}")
+            title = event.get("error_title")
+            title = ERROR_TITLES.get(code, "Unknown error") if title is None else title
+            status["errors"] = [
+                {
+                    "code": code,
+                    "title": title,
+                    "message": title,
+                    "error_data": {"details": _DETAILS.get(code, title)},
+                    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+                }
+            ]
+        statuses.append(status)
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": waba_id,
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": display_phone_number,
+                                "phone_number_id": phone_number_id,
+                            },
+                            "statuses": statuses,
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode("ascii")
