@@ -72,6 +72,7 @@ async def _whatsapp_endpoint(settings: WhatsAppSettings) -> AsyncIterator[WhatsA
             phone_number_id=settings.phone_number_id,
             access_token=simulator.access_token,
             timeout_seconds=settings.timeout_seconds,
+            rate_per_second=settings.rate_per_second,
         )
 
 
@@ -84,6 +85,7 @@ def _sender(session: aiohttp.ClientSession, endpoint: WhatsAppSettings) -> Whats
         phone_number_id=endpoint.phone_number_id,
         access_token=endpoint.access_token,
         timeout=endpoint.timeout_seconds,
+        throttle=endpoint.rate_per_second,
     )
 
 

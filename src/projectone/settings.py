@@ -43,6 +43,11 @@ def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
         raise ConfigurationError(attribute.name, f"must be positive, got {value!r}")
 
 
+def _rate(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 < value <= 1000:
+        raise ConfigurationError(attribute.name, f"must be above 0 and at most 1000, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class WhatsAppSettings:
     """The WhatsApp Business Cloud API. Without an ``access_token`` the simulator is used."""
@@ -52,6 +57,8 @@ class WhatsAppSettings:
     phone_number_id: str = "100000000000001"
     access_token: str | None = None
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    #: Messages per second per sending number (Meta's default throughput is 80/s; up to 1,000).
+    rate_per_second: float = attrs.field(default=80.0, validator=_rate)
 
     @property
     def simulated(self) -> bool:

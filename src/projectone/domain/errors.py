@@ -6,6 +6,11 @@ attributes, so callers (the CLI, the HTTP API) can report it without parsing mes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only a type: failure.py imports this module at run time
+    from projectone.domain.failure import Classification
+
 __all__ = [
     "ConfigurationError",
     "ConflictError",
@@ -91,6 +96,12 @@ class ProviderError(ProjectOneError):
 
     ``code`` on the instance is the provider's own error code (for WhatsApp, Meta's numeric
     ``error.code``); ``http_status`` is ``None`` when no HTTP answer arrived at all.
+
+    ``classification`` says what the failure means for a delivery (class, retryable, SMS
+    fallback; see ``projectone.domain.failure``). Adapters that know their provider's codes
+    (the WhatsApp Cloud sender) always fill it in, so callers need not re-derive it from
+    ``provider_code``; it is ``None`` from a provider that does not classify, and a caller
+    then calls ``classify(provider_code, http_status=...)`` itself.
     """
 
     def __init__(
@@ -102,6 +113,7 @@ class ProviderError(ProjectOneError):
         http_status: int | None = None,
         details: str | None = None,
         trace_id: str | None = None,
+        classification: Classification | None = None,
     ) -> None:
         self.provider = provider
         self.provider_code = provider_code
@@ -109,6 +121,7 @@ class ProviderError(ProjectOneError):
         self.http_status = http_status
         self.details = details
         self.trace_id = trace_id
+        self.classification = classification
         super().__init__(f"{provider} error {provider_code}: {message}")
 
     code = "provider_error"

@@ -33,7 +33,7 @@ from projectone.domain.errors import (
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
 from projectone.ports.ai import AiFinding, ReviewResult
-from projectone.ports.messaging import OutboundText, SendReceipt
+from projectone.ports.messaging import OutboundImage, OutboundTemplate, OutboundText, SendReceipt
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -665,6 +665,9 @@ class _Failure:
     remaining: int | None  # None: fail every time
 
 
+_M = TypeVar("_M", OutboundText, OutboundImage, OutboundTemplate)
+
+
 class FakeWhatsAppSender:
     """A ``WhatsAppSender`` that records messages instead of sending them.
 
@@ -675,6 +678,8 @@ class FakeWhatsAppSender:
 
     def __init__(self) -> None:
         self.sent: list[OutboundText] = []
+        self.sent_images: list[OutboundImage] = []
+        self.sent_templates: list[OutboundTemplate] = []
         self.refused: list[OutboundText] = []
         self.receipts: list[SendReceipt] = []
         self.unavailable = False
@@ -696,7 +701,16 @@ class FakeWhatsAppSender:
         for recipient in [recipients] if isinstance(recipients, str) else recipients:
             self._failures.pop(recipient, None)
 
+    async def send_image(self, message: OutboundImage) -> SendReceipt:
+        return self._deliver(message, self.sent_images)
+
+    async def send_template(self, message: OutboundTemplate) -> SendReceipt:
+        return self._deliver(message, self.sent_templates)
+
     async def send_text(self, message: OutboundText) -> SendReceipt:
+        return self._deliver(message, self.sent)
+
+    def _deliver(self, message: _M, sent: list[_M]) -> SendReceipt:
         if self.unavailable:
             raise UnavailableError("whatsapp (fake)", "simulated outage")
         failure = self._failures.get(message.to)
@@ -705,9 +719,10 @@ class FakeWhatsAppSender:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     del self._failures[message.to]
-            self.refused.append(message)
+            if isinstance(message, OutboundText):
+                self.refused.append(message)
             raise ProviderError("whatsapp", failure.code, failure.message, http_status=400)
-        self.sent.append(message)
+        sent.append(message)
         receipt = SendReceipt(
             message_id=f"wamid.fake-{len(self.receipts) + 1}",
             # The Cloud API reports the WhatsApp id: the number without "+".

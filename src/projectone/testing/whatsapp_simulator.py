@@ -6,6 +6,17 @@ by patching it. Faults are injected by recipient (``failures``) or at random (``
 and answers can be slowed (``latency``) to exercise timeouts. Randomness is seeded, so a run is
 reproducible.
 
+Text, image and template messages are accepted, and checked as Meta checks them: an image
+needs exactly one of ``link`` and ``id`` (100 otherwise); a template must be one of the
+``templates`` given (132001 for an unknown name or language) with as many parameters per
+component as approved (132000). Without ``templates`` any well-formed template is accepted,
+since the simulator then has no approved list to check against.
+
+``rate_limit`` (off by default) caps the messages each phone number may send in any sliding
+one-second window, answering 130429 beyond it as Meta does past a number's throughput.
+``sends_per_callback`` counts accepted messages per ``biz_opaque_callback_data``, so a
+delivery sent twice (a retry after an unknown outcome) is visible.
+
 HTTP statuses chosen per Meta error code (Meta documents the codes, not a fixed status, and
 projectone decides on the code only):
 
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import datetime as dt
 import hashlib
 import hmac
@@ -29,17 +41,21 @@ import itertools
 import json
 import os
 import random
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 
+import attrs
 from aiohttp import web
 
 __all__ = [
     "ERROR_TITLES",
     "MAX_CALLBACK_DATA_LENGTH",
+    "MAX_CAPTION_LENGTH",
     "MAX_TEXT_BODY_LENGTH",
     "RATE_LIMIT_CODES",
+    "ApprovedTemplate",
     "WhatsAppSimulator",
     "build_status_webhook",
     "http_status_for",
@@ -48,6 +64,7 @@ __all__ = [
 
 MAX_TEXT_BODY_LENGTH: Final = 4096
 MAX_CALLBACK_DATA_LENGTH: Final = 512
+MAX_CAPTION_LENGTH: Final = 1024
 
 #: Meta's error titles, keyed by code (from the reference table; used in ``message``).
 ERROR_TITLES: Final[Mapping[int, str]] = {
@@ -122,6 +139,50 @@ def http_status_for(code: int) -> int:
     return 400
 
 
+def _languages(value: object) -> frozenset[str]:
+    # A bare "en" would otherwise become the set {"e", "n"}.
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"languages must be a collection of language codes, got {value!r}")
+    return frozenset(str(code) for code in value)
+
+
+def _indices(value: object) -> frozenset[int]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"buttons must be a collection of button indices, got {value!r}")
+    return frozenset(value)
+
+
+@attrs.frozen(kw_only=True)
+class ApprovedTemplate:
+    """A template as approved in WhatsApp Manager, reduced to what Meta checks on a send.
+
+    ``languages`` it exists in (``"en"``, ``"hi"``, ``"en_US"``…); ``header`` and ``body``: how
+    many parameters those components take (0 means the component has no variable and must not
+    be sent); ``buttons``: the indices of the buttons with a variable part (one parameter each).
+    """
+
+    languages: frozenset[str] = attrs.field(converter=_languages)
+    header: int = 0
+    body: int = 0
+    buttons: frozenset[int] = attrs.field(default=frozenset(), converter=_indices)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.languages:
+            raise ValueError("an approved template exists in at least one language")
+        if self.header not in (0, 1):
+            raise ValueError(f"a header takes 0 or 1 parameter, got {self.header}")
+        if self.body < 0:
+            raise ValueError(f"body must be a parameter count >= 0, got {self.body}")
+        if any(not 0 <= index <= 9 for index in self.buttons):
+            raise ValueError(f"button indices run from 0 to 9, got {sorted(self.buttons)}")
+
+    def expected_parameters(self) -> dict[str, int]:
+        """Parameters per component key (``header``, ``body``, ``button 0``…), zeros left out."""
+        expected = {"header": self.header, "body": self.body}
+        expected.update({f"button {index}": 1 for index in self.buttons})
+        return {key: count for key, count in expected.items() if count}
+
+
 class _Refusal(Exception):
     """Internal: stop handling a request and answer with Meta's error for ``code``."""
 
@@ -144,7 +205,12 @@ class WhatsAppSimulator:
     """Meta's send endpoint on ``host:port`` (port 0 picks a free one; read ``base_url``).
 
     ``sent`` holds the JSON bodies it accepted, in order; ``requests`` counts every request
-    that reached the send route, accepted or not, so a test can prove nothing was sent.
+    that reached the send route, accepted or not, so a test can prove nothing was sent;
+    ``sends_per_callback`` counts the accepted ones per ``biz_opaque_callback_data``.
+
+    ``templates`` are the approved templates by name (``None``: accept any well-formed one).
+    ``rate_limit`` is the messages per second each phone number id may send (``None``: no
+    limit), measured over a sliding one-second window of accepted messages on ``monotonic``.
     """
 
     def __init__(
@@ -159,12 +225,19 @@ class WhatsAppSimulator:
         failure_rate: float = 0.0,
         failure_code: int = 131000,
         seed: int = 0,
+        templates: Mapping[str, ApprovedTemplate] | None = None,
+        rate_limit: int | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         low, high = latency
         if not 0.0 <= low <= high:
             raise ValueError(f"latency must be (low, high) with 0 <= low <= high, got {latency}")
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError(f"failure_rate must be within [0, 1], got {failure_rate}")
+        if rate_limit is not None and (
+            isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1
+        ):
+            raise ValueError(f"rate_limit must be a whole number >= 1 or None, got {rate_limit}")
         self.host = host
         self.port = port
         self.access_token = access_token
@@ -173,8 +246,16 @@ class WhatsAppSimulator:
         self.failures: dict[str, int] = dict(failures or {})
         self.failure_rate = failure_rate
         self.failure_code = failure_code
+        self.templates: dict[str, ApprovedTemplate] | None = (
+            None if templates is None else dict(templates)
+        )
+        self.rate_limit = rate_limit
         self.sent: list[dict[str, Any]] = []
         self.requests = 0
+        self.sends_per_callback: collections.Counter[str] = collections.Counter()
+        self._monotonic = monotonic
+        # Per phone number id: when its accepted messages of the last second were accepted.
+        self._windows: dict[str, collections.deque[float]] = {}
         # Separate streams, so adding latency does not change which requests fail.
         self._latency_rng = random.Random(f"{seed}:latency")
         self._failure_rng = random.Random(f"{seed}:failure")
@@ -216,6 +297,11 @@ class WhatsAppSimulator:
         self._base_url = f"http://{host}:{self.port}"
         self._runner = runner
 
+    @property
+    def duplicate_callbacks(self) -> dict[str, int]:
+        """The ``biz_opaque_callback_data`` values accepted more than once, with their counts."""
+        return {data: count for data, count in self.sends_per_callback.items() if count > 1}
+
     async def stop(self) -> None:
         """Stop listening; idempotent. ``sent`` and ``requests`` stay readable."""
         runner, self._runner = self._runner, None
@@ -245,11 +331,15 @@ class WhatsAppSimulator:
             # cancels the request before it is accepted.
             await asyncio.sleep(self._latency_rng.uniform(low, high))
         try:
+            phone_number_id = request.match_info["phone_number_id"]
             self._authorize(request)
-            self._check_phone_number_id(request.match_info["phone_number_id"])
+            self._check_phone_number_id(phone_number_id)
             body = await self._read_json(request)
-            to = _validate_text_message(body)
+            to = _validate_message(body)
+            if body["type"] == "template":
+                self._check_approved(body["template"])
             self._inject_failure(to)
+            self._take_throughput(phone_number_id)
         except _Refusal as refusal:
             return _error_response(
                 refusal.code,
@@ -258,6 +348,9 @@ class WhatsAppSimulator:
                 error_type=refusal.error_type,
             )
         self.sent.append(body)
+        callback = body.get("biz_opaque_callback_data")
+        if callback is not None:
+            self.sends_per_callback[callback] += 1
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": to}],
@@ -312,6 +405,36 @@ class WhatsAppSimulator:
         if code is not None:
             raise _Refusal(code)
 
+    def _check_approved(self, template: Mapping[str, Any]) -> None:
+        """Match a well-formed template against the approved ones, as Meta does."""
+        if self.templates is None:
+            return
+        name, code = template["name"], template["language"]["code"]
+        approved = self.templates.get(name)
+        if approved is None or code not in approved.languages:
+            raise _Refusal(132001, f"template name ({name}) does not exist in {code}")
+        sent = _parameter_counts(template.get("components", []))
+        expected = approved.expected_parameters()
+        for key in sorted(set(sent) | set(expected)):
+            if sent.get(key, 0) != expected.get(key, 0):
+                raise _Refusal(
+                    132000,
+                    f"{key}: number of localizable_params ({sent.get(key, 0)}) does not match "
+                    f"the expected number of params ({expected.get(key, 0)})",
+                )
+
+    def _take_throughput(self, phone_number_id: str) -> None:
+        """Refuse with 130429 past ``rate_limit`` accepted messages in the last second."""
+        if self.rate_limit is None:
+            return
+        now = self._monotonic()
+        window = self._windows.setdefault(phone_number_id, collections.deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= self.rate_limit:
+            raise _Refusal(130429)
+        window.append(now)
+
     def _wamid(self, to: str) -> str:
         # Real wamids are "wamid." + base64 of an opaque blob that embeds the recipient; a
         # serial number makes these unique per simulator, random bytes make them unguessable.
@@ -319,8 +442,8 @@ class WhatsAppSimulator:
         return "wamid." + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
 
 
-def _validate_text_message(body: Mapping[str, Any]) -> str:
-    """Check a text send as Meta does; return the recipient's ``wa_id`` (digits only)."""
+def _validate_message(body: Mapping[str, Any]) -> str:
+    """Check a send as Meta does; return the recipient's ``wa_id`` (digits only)."""
     if "messaging_product" not in body:
         raise _Refusal(100, "The parameter messaging_product is required.")
     if body["messaging_product"] != "whatsapp":
@@ -341,8 +464,27 @@ def _validate_text_message(body: Mapping[str, Any]) -> str:
     message_type = body.get("type")
     if message_type is None:
         raise _Refusal(131008, "The parameter type is required.")
-    if message_type != "text":
-        raise _Refusal(131051, f"The simulator supports type text only, got {message_type!r}.")
+    check = _CONTENT_CHECKS.get(message_type) if isinstance(message_type, str) else None
+    if check is None:
+        raise _Refusal(
+            131051,
+            f"The simulator supports types {', '.join(sorted(_CONTENT_CHECKS))}, "
+            f"got {message_type!r}.",
+        )
+    check(body)
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and (
+        not isinstance(callback, str) or len(callback) > MAX_CALLBACK_DATA_LENGTH
+    ):
+        raise _Refusal(
+            100,
+            f"Param biz_opaque_callback_data must be a string of at most "
+            f"{MAX_CALLBACK_DATA_LENGTH} characters.",
+        )
+    return digits
+
+
+def _check_text(body: Mapping[str, Any]) -> None:
     text = body.get("text")
     if not isinstance(text, dict) or "body" not in text:
         raise _Refusal(131008, "The parameter text['body'] is required.")
@@ -356,16 +498,126 @@ def _validate_text_message(body: Mapping[str, Any]) -> str:
         )
     if not isinstance(text.get("preview_url", False), bool):
         raise _Refusal(100, "Param text['preview_url'] must be a boolean.")
-    callback = body.get("biz_opaque_callback_data")
-    if callback is not None and (
-        not isinstance(callback, str) or len(callback) > MAX_CALLBACK_DATA_LENGTH
+
+
+def _check_media(media: object, where: str) -> dict[str, Any]:
+    """A media object: exactly one of a non-empty ``link`` (http or https) and ``id``."""
+    if not isinstance(media, dict):
+        raise _Refusal(131008, f"The parameter {where} is required.")
+    link, media_id = media.get("link"), media.get("id")
+    if (link is None) == (media_id is None):
+        raise _Refusal(100, f"Param {where} must contain exactly one of link and id.")
+    if link is not None and (
+        not isinstance(link, str) or not link.startswith(("http://", "https://"))
     ):
+        raise _Refusal(100, f"Param {where}['link'] must be an http(s) URL.")
+    if media_id is not None and (not isinstance(media_id, str) or not media_id.strip()):
+        raise _Refusal(100, f"Param {where}['id'] must be a non-empty string.")
+    return media
+
+
+def _check_image(body: Mapping[str, Any]) -> None:
+    image = _check_media(body.get("image"), "image")
+    caption = image.get("caption")
+    if caption is not None and (not isinstance(caption, str) or len(caption) > MAX_CAPTION_LENGTH):
         raise _Refusal(
-            100,
-            f"Param biz_opaque_callback_data must be a string of at most "
-            f"{MAX_CALLBACK_DATA_LENGTH} characters.",
+            100, f"Param image['caption'] must be a string of at most {MAX_CAPTION_LENGTH}."
         )
-    return digits
+
+
+_COMPONENT_TYPES: Final = frozenset({"header", "body", "button"})
+_BUTTON_SUB_TYPES: Final = frozenset({"quick_reply", "url"})
+
+
+def _check_template(body: Mapping[str, Any]) -> None:
+    template = body.get("template")
+    if not isinstance(template, dict):
+        raise _Refusal(131008, "The parameter template is required.")
+    name = template.get("name")
+    if name is None or name == "":
+        raise _Refusal(131008, "The parameter template['name'] is required.")
+    if not isinstance(name, str):
+        raise _Refusal(100, "Param template['name'] must be a string.")
+    language = template.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    if code is None or code == "":
+        raise _Refusal(131008, "The parameter template['language']['code'] is required.")
+    if not isinstance(code, str):
+        raise _Refusal(100, "Param template['language']['code'] must be a string.")
+    components = template.get("components", [])
+    if not isinstance(components, list):
+        raise _Refusal(100, "Param template['components'] must be an array.")
+    seen: set[str] = set()
+    for position, component in enumerate(components):
+        where = f"template['components'][{position}]"
+        if not isinstance(component, dict) or component.get("type") not in _COMPONENT_TYPES:
+            raise _Refusal(100, f"Param {where}['type'] must be one of header, body, button.")
+        key = _component_key(component, where)
+        if key in seen:
+            raise _Refusal(100, f"Param {where}: {key} appears more than once.")
+        seen.add(key)
+        parameters = component.get("parameters")
+        if not isinstance(parameters, list):
+            raise _Refusal(131008, f"The parameter {where}['parameters'] is required.")
+        for number, parameter in enumerate(parameters):
+            _check_parameter(parameter, f"{where}['parameters'][{number}]")
+
+
+def _component_key(component: Mapping[str, Any], where: str) -> str:
+    """``header``, ``body`` or ``button <index>``, checking a button's sub_type and index."""
+    if component["type"] != "button":
+        return str(component["type"])
+    if component.get("sub_type") not in _BUTTON_SUB_TYPES:
+        raise _Refusal(100, f"Param {where}['sub_type'] must be one of quick_reply, url.")
+    index = component.get("index")
+    # Meta documents the index as a string ("0"); its JSON number form is accepted too.
+    if isinstance(index, str) and index.isascii() and index.isdigit():
+        index = int(index)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9:
+        raise _Refusal(100, f"Param {where}['index'] must be a button index from 0 to 9.")
+    return f"button {index}"
+
+
+def _check_parameter(parameter: object, where: str) -> None:
+    if not isinstance(parameter, dict):
+        raise _Refusal(100, f"Param {where} must be an object.")
+    kind = parameter.get("type")
+    value = parameter.get(kind) if isinstance(kind, str) else None
+    if kind in ("text", "payload"):
+        if not isinstance(value, str) or not value.strip():
+            raise _Refusal(131008, f"The parameter {where}['{kind}'] is required.")
+    elif kind == "currency":
+        if not (
+            isinstance(value, dict)
+            and isinstance(value.get("fallback_value"), str)
+            and isinstance(value.get("code"), str)
+            and isinstance(value.get("amount_1000"), int)
+            and not isinstance(value.get("amount_1000"), bool)
+        ):
+            raise _Refusal(
+                100, f"Param {where}['currency'] needs fallback_value, code and amount_1000."
+            )
+    elif kind == "date_time":
+        if not isinstance(value, dict) or not isinstance(value.get("fallback_value"), str):
+            raise _Refusal(100, f"Param {where}['date_time'] needs fallback_value.")
+    elif kind == "image":
+        _check_media(value, f"{where}['image']")
+    else:
+        raise _Refusal(
+            100, f"Param {where}['type'] must be one of text, currency, date_time, image, payload."
+        )
+
+
+def _parameter_counts(components: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Parameters sent per component key, for a template already checked well-formed."""
+    return {_component_key(c, "component"): len(c["parameters"]) for c in components}
+
+
+_CONTENT_CHECKS: Final[Mapping[str, Callable[[Mapping[str, Any]], None]]] = {
+    "text": _check_text,
+    "image": _check_image,
+    "template": _check_template,
+}
 
 
 def _error_response(
