@@ -27,12 +27,14 @@ from projectone.adapters.sqlalchemy import (
     prepare,
 )
 from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
+from projectone.adapters.whatsapp_receipts import CloudWebhookReader
 from projectone.domain.advisor import Tier
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
 from projectone.services.incidents import IncidentService
 from projectone.services.morning import MorningService
+from projectone.services.receipts import ReceiptService
 from projectone.services.workflow import WorkflowService
 from projectone.settings import Settings, WhatsAppSettings, WorkflowSettings, load_settings
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
@@ -125,6 +127,10 @@ class Container(containers.DeclarativeContainer):
         auto_approve=providers.Callable(_auto_approve, settings.provided.workflow),
     )
     audit = providers.Factory(AuditService, uow_factory=uow_factory)
+    webhook_reader = providers.Singleton(
+        CloudWebhookReader, app_secret=settings.provided.whatsapp.app_secret
+    )
+    receipts = providers.Factory(ReceiptService, uow_factory=uow_factory, reader=webhook_reader)
     morning = providers.Factory(
         MorningService,
         uow_factory=uow_factory,

@@ -59,6 +59,10 @@ class WhatsAppSettings:
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     #: Messages per second per sending number (Meta's default throughput is 80/s; up to 1,000).
     rate_per_second: float = attrs.field(default=80.0, validator=_rate)
+    #: Signs the webhooks Meta posts (X-Hub-Signature-256). Unset: every webhook is refused.
+    app_secret: str | None = None
+    #: What Meta must echo in the GET verification handshake of the webhook URL.
+    verify_token: str | None = None
 
     @property
     def simulated(self) -> bool:

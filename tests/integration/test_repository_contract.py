@@ -684,3 +684,16 @@ async def test_get_many_and_update_many_name_a_missing_id(uow_factory: UowFactor
         with pytest.raises(NotFoundError) as caught:
             await uow.deliveries.update_many([known, ghost])
         assert caught.value.key == ghost.id
+
+
+async def test_deliveries_are_found_by_the_provider_message_id(uow_factory: UowFactory) -> None:
+    a, pa = await _advisor_with_pack(uow_factory, 1)
+    b, pb = await _advisor_with_pack(uow_factory, 2)
+    sent = make_delivery(a, pa).start_sending(T0).mark_sent("wamid.HBgM1", T0)
+    queued = make_delivery(b, pb)
+    await add_committed(uow_factory, sent, queued)
+    async with uow_factory() as uow:
+        found = await uow.deliveries.by_message_ids(["wamid.HBgM1", "wamid.nope"])
+        none = await uow.deliveries.by_message_ids([])
+    assert dict(found) == {"wamid.HBgM1": sent}
+    assert dict(none) == {}

@@ -19,6 +19,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProjectOneError",
     "ProviderError",
+    "UnauthenticatedError",
     "UnavailableError",
     "ValidationError",
 ]
@@ -125,6 +126,20 @@ class ProviderError(ProjectOneError):
         super().__init__(f"{provider} error {provider_code}: {message}")
 
     code = "provider_error"
+
+
+class UnauthenticatedError(ProjectOneError):
+    """A request's proof of origin (a webhook signature, a token) is missing or wrong.
+
+    Raised before anything is read or written: callers answer 401 and change nothing.
+    """
+
+    code = "unauthenticated"
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
+        super().__init__(f"{what}: {reason}")
 
 
 class UnavailableError(ProjectOneError):

@@ -103,6 +103,11 @@ class DeliveryRepository(Protocol):
         """Replace the stored delivery with the same id, or ``NotFoundError``."""
         ...
 
+    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+        """The deliveries whose provider message id is one of ``message_ids``, by that id
+        (ids no delivery carries are simply absent)."""
+        ...
+
     async def update_many(self, deliveries: Iterable[Delivery]) -> None:
         """``update`` for many deliveries at once."""
         ...

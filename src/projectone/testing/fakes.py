@@ -504,6 +504,14 @@ class InMemoryDeliveryRepository:
     async def update(self, delivery: Delivery) -> None:
         self._tx.update_delivery(delivery)
 
+    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+        wanted = set(message_ids)
+        return {
+            d.provider_message_id: d
+            for d in self._tx.all_deliveries().values()
+            if d.provider_message_id is not None and d.provider_message_id in wanted
+        }
+
     async def update_many(self, deliveries: Iterable[Delivery]) -> None:
         for delivery in deliveries:
             self._tx.update_delivery(delivery)

@@ -240,6 +240,17 @@ class SqlDeliveryRepository:
     async def update(self, delivery: Delivery) -> None:
         await _update_by_id(self._conn, deliveries, mapping.delivery_to_row(delivery), "delivery")
 
+    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+        wanted = list(dict.fromkeys(message_ids))
+        found: dict[str, Delivery] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = deliveries.select().where(
+                deliveries.c.provider_message_id.in_(wanted[start : start + _IN_CHUNK])
+            )
+            for row in (await self._conn.execute(query)).mappings():
+                found[row["provider_message_id"]] = mapping.delivery_from_row(row)
+        return found
+
     async def update_many(self, items: Iterable[Delivery]) -> None:
         batch = list(items)
         if not batch:
