@@ -438,3 +438,36 @@ def test_a_bad_digest_file_is_a_one_line_input_error(sqlite_url: str, tmp_path: 
     assert result.returncode == 65
     assert len(result.stderr.strip().splitlines()) == 1
     assert "line 1" in result.stderr
+
+
+def test_the_sla_report_is_written_as_one_html_page(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'p1.db'}"
+    day = ["--date", "2024-01-15", "--db", db]
+    assert run("seed", "--advisors", "6", *day).returncode == 0
+    assert run("plan", *day).returncode == 0
+    assert run("dispatch", "--db", db).returncode == 0
+
+    page = tmp_path / "sla.html"
+    human = run("report", "sla", *day, "--html", str(page))
+    assert human.returncode == 0, human.stderr
+    assert str(page) in human.stdout
+    assert "delivered (of sent)" in human.stdout
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "Morning of 2024-01-15" in text
+    assert text.count('<rect class="bar"') >= 1
+    assert "://" not in text
+
+    as_json = run("report", "sla", *day, "--json", "--html", str(tmp_path / "again.html"))
+    assert as_json.returncode == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert doc["html_report"] == str(tmp_path / "again.html")
+    assert (doc["planned"], doc["sent"], doc["failed"]) == (6, 6, 0)
+    assert sum(doc["failures_by_class"].values()) == 0
+    assert sum(n for _, n in doc["sends_by_minute"]) == 6
+    assert (doc["fallbacks_used"], doc["sms_backups"], doc["duplicates"]) == (0, 0, 0)
+
+    unwritable = run("report", "sla", *day, "--html", str(tmp_path / "missing" / "x.html"))
+    assert unwritable.returncode == 65
+    assert len(unwritable.stderr.strip().splitlines()) == 1
+    assert "--html" in unwritable.stderr

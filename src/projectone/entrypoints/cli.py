@@ -64,6 +64,8 @@ from projectone.entrypoints._common import (
 )
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
+from projectone.entrypoints.sla_html import CAPTION as SLA_CAPTION
+from projectone.entrypoints.sla_html import render_sla_html, summary_rows
 from projectone.services.compliance import ComplianceResult, ComplianceService
 from projectone.services.morning import SendOutcome
 from projectone.settings import Settings, WhatsAppSettings
@@ -106,6 +108,11 @@ def _parser() -> Parser:
     sla = reports.add_parser("sla", help="SLA summary of a morning")
     sla.add_argument("--date", type=date, help="default: today, IST")
     sla.add_argument("--json", action="store_true")
+    sla.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the report, with a chart of sends per minute, as one HTML file",
+    )
     db_option(sla)
 
     check = commands.add_parser(
@@ -272,13 +279,30 @@ async def _report_sla(args: argparse.Namespace, out: Console) -> int:
 
     async def work(container: Container) -> int:
         summary = await (await resolve(container.morning)).sla_summary(date)
+        written = _write_html(args.html, date, summary) if args.html else None
         if args.json:
-            out.print_json(data={"date": date.isoformat(), **summary.as_dict()})
+            doc = {"date": date.isoformat(), **summary.as_dict()}
+            if written is not None:
+                # Where the page went, in the JSON itself: stdout stays one JSON document.
+                doc["html_report"] = str(written)
+            out.print_json(data=doc)
         else:
             out.print(_summary_table(date, summary))
+            if written is not None:
+                out.print(Text(f"HTML report written to {written}"))
         return 0
 
     return await with_container(settings_of(args), work)
+
+
+def _write_html(name: str, date: dt.date, summary: SlaSummary) -> Path:
+    """Write the HTML report to ``name``; a file that cannot be written is bad input (65)."""
+    path = Path(name)
+    try:
+        path.write_text(render_sla_html(date, summary), encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("--html", name, f"cannot write it: {exc.strerror}") from None
+    return path.absolute()
 
 
 async def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -490,31 +514,20 @@ async def _rules_lint(args: argparse.Namespace, out: Console) -> int:
 # --- output -------------------------------------------------------------------------------
 
 
-def _fmt_seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} s"
-
-
 def _summary_table(date: dt.date, s: SlaSummary) -> Table:
     table = Table(
         title=f"Morning of {date}",
-        caption="SLA: accepted by WhatsApp within 5 minutes of the send time",
+        caption=SLA_CAPTION,
         min_width=64,
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for name, value in (
-        ("planned", s.planned),
-        ("sent", s.sent),
-        ("failed", s.failed),
-        ("still pending", s.pending),
-        ("SLA met", s.sla_met),
-        ("SLA missed", s.sla_missed),
-        ("SLA met ratio", f"{s.sla_met_ratio:.2%}"),
-        ("delay p50", _fmt_seconds(s.p50_delay_seconds)),
-        ("delay p95", _fmt_seconds(s.p95_delay_seconds)),
-        ("delay max", _fmt_seconds(s.max_delay_seconds)),
-    ):
-        table.add_row(name, str(value))
+    for name, value in summary_rows(s):
+        table.add_row(name, value)
+    # Only the classes that happened: the full list, zeros included, is in --json and --html.
+    for failure_class, n in s.failures_by_class.items():
+        if n:
+            table.add_row(f"failed: {failure_class.value}", str(n))
     return table
 
 

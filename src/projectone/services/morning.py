@@ -204,7 +204,8 @@ class MorningService:
         try:
             receipt = await self.sender.send_text(message)
         except ProviderError as exc:
-            return failure(str(exc.provider_code), exc.message)
+            code = "unknown" if exc.provider_code is None else str(exc.provider_code)
+            return failure(code, exc.message)
         except UnavailableError as exc:
             return failure(PROVIDER_UNAVAILABLE, str(exc))
         return SendOutcome(
