@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -29,6 +28,7 @@ from projectone.ports.sms import (
     SmsReport,
     SmsSender,
 )
+from projectone.testing._loopback import closed_port, serve
 from projectone.testing.sms_simulator import (
     DEMO_ENGLISH_TEMPLATE_ID,
     DEMO_HINDI_TEMPLATE_ID,
@@ -102,30 +102,21 @@ def sender(session: aiohttp.ClientSession, simulator: SmsGatewaySimulator) -> Sm
     return make_sender(session, simulator.base_url)
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on: bind an ephemeral port, then release it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def provider_error_of(send: Awaitable[SmsReceipt]) -> ProviderError:
     with pytest.raises(ProviderError) as caught:
         await send
     return caught.value
 
 
-async def serve(handler: Any) -> tuple[web.AppRunner, str]:
-    """A tiny real server on loopback answering every POST with ``handler``."""
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
+async def provider_error_from(
+    session: aiohttp.ClientSession,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> ProviderError:
+    """Send one SMS to a tiny real server answering with ``handler``; return the refusal."""
+    async with serve(handler) as server:
+        return await provider_error_of(
+            make_sender(session, server.base_url).send_sms(english_sms())
+        )
 
 
 # -- accepted sends ------------------------------------------------------------------------
@@ -301,11 +292,7 @@ async def test_a_refusal_answered_with_http_200_is_still_a_provider_error(
     async def refuse(request: web.Request) -> web.Response:
         return web.json_response({"type": "error", "code": "418", "message": "IP not whitelisted"})
 
-    runner, url = await serve(refuse)
-    try:
-        error = await provider_error_of(make_sender(session, url).send_sms(english_sms()))
-    finally:
-        await runner.cleanup()
+    error = await provider_error_from(session, refuse)
 
     assert (error.provider_code, error.http_status, error.message) == (
         418,
@@ -320,11 +307,7 @@ async def test_a_4xx_answer_that_is_not_json_is_a_provider_error_without_a_code(
     async def firewall(request: web.Request) -> web.Response:
         return web.Response(status=403, text="<html>Forbidden</html>", content_type="text/html")
 
-    runner, url = await serve(firewall)
-    try:
-        error = await provider_error_of(make_sender(session, url).send_sms(english_sms()))
-    finally:
-        await runner.cleanup()
+    error = await provider_error_from(session, firewall)
 
     assert error.provider_code is None
     assert error.http_status == 403
@@ -338,11 +321,7 @@ async def test_a_success_answer_without_a_request_id_is_a_provider_error(
     async def odd(request: web.Request) -> web.Response:
         return web.json_response({"type": "success"})
 
-    runner, url = await serve(odd)
-    try:
-        error = await provider_error_of(make_sender(session, url).send_sms(english_sms()))
-    finally:
-        await runner.cleanup()
+    error = await provider_error_from(session, odd)
 
     assert error.provider_code is None
     assert "request id" in error.message
@@ -359,11 +338,7 @@ async def test_a_redirect_is_not_followed_so_the_auth_key_stays_with_the_gateway
             return web.json_response({"type": "success", "message": "stolen"})
         raise web.HTTPTemporaryRedirect("/elsewhere")
 
-    runner, url = await serve(redirect)
-    try:
-        error = await provider_error_of(make_sender(session, url).send_sms(english_sms()))
-    finally:
-        await runner.cleanup()
+    error = await provider_error_from(session, redirect)
 
     assert error.http_status == 307
     assert followed == []
@@ -511,14 +486,11 @@ async def test_delivery_reports_round_trip_to_the_callback_url(
         await sender.send_sms(english_sms(to="+919800000002", callback_data=None)),
     ]
     receiver = ReportReceiver()
-    runner, url = await serve(receiver.handle)
     at = dt.datetime(2024, 5, 22, 0, 31, 20, tzinfo=dt.UTC)
-    try:
+    async with serve(receiver.handle) as callback:
         status = await simulator.post_delivery_reports(
-            f"{url}/sms/reports", simulator.report_events(status=1, at=at), form=form
+            f"{callback.base_url}/sms/reports", simulator.report_events(status=1, at=at), form=form
         )
-    finally:
-        await runner.cleanup()
 
     assert status == 200
     assert receiver.bodies[0].startswith(b"data=" if form else b"[")
@@ -536,13 +508,10 @@ async def test_a_failed_delivery_report_carries_the_gateway_status(
 ) -> None:
     receipt = await sender.send_sms(english_sms())
     receiver = ReportReceiver()
-    runner, url = await serve(receiver.handle)
-    try:
+    async with serve(receiver.handle) as callback:
         await simulator.post_delivery_reports(
-            url, simulator.report_events(status=9, request_ids=[receipt.message_id])
+            callback.base_url, simulator.report_events(status=9, request_ids=[receipt.message_id])
         )
-    finally:
-        await runner.cleanup()
 
     (report,) = receiver.reports
     assert report.status is DeliveryStatus.FAILED

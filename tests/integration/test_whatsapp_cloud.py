@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -35,6 +34,7 @@ from projectone.ports.messaging import (
     TextParameter,
     WhatsAppSender,
 )
+from projectone.testing._loopback import closed_port, serve
 from projectone.testing.whatsapp_simulator import ApprovedTemplate, WhatsAppSimulator
 
 __all__: list[str] = []
@@ -80,18 +80,22 @@ def sender(session: aiohttp.ClientSession, simulator: WhatsAppSimulator) -> What
     return make_sender(session, simulator.base_url)
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on: bind an ephemeral port, then release it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def provider_error_of(send: Awaitable[SendReceipt]) -> ProviderError:
     with pytest.raises(ProviderError) as caught:
         await send
     return caught.value
+
+
+async def bad_gateway(request: web.Request) -> web.Response:
+    """A proxy in front of Meta answering with HTML."""
+    return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+
+
+async def bad_gateway_error(session: aiohttp.ClientSession) -> ProviderError:
+    """What the sender makes of a proxy's HTML 502: a tiny real server, not a patched client."""
+    async with serve(bad_gateway) as proxy:
+        sender = make_sender(session, proxy.base_url)
+        return await provider_error_of(sender.send_text(OutboundText(to=RECIPIENT, body="x")))
 
 
 # -- success -------------------------------------------------------------------------------
@@ -288,23 +292,7 @@ async def test_an_answer_slower_than_the_timeout_raises_unavailable_error(
 async def test_an_answer_that_is_not_json_is_a_provider_error_without_a_code(
     session: aiohttp.ClientSession,
 ) -> None:
-    # A proxy in front of Meta answering with HTML: a tiny real server, not a patched client.
-    async def bad_gateway(request: web.Request) -> web.Response:
-        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", bad_gateway)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        sender = make_sender(session, f"http://{host}:{port}")
-
-        error = await provider_error_of(sender.send_text(OutboundText(to=RECIPIENT, body="x")))
-    finally:
-        await runner.cleanup()
+    error = await bad_gateway_error(session)
 
     assert error.provider_code is None
     assert error.http_status == 502
@@ -799,22 +787,7 @@ async def test_every_provider_error_carries_the_classification_of_its_code(
 async def test_an_unreadable_5xx_answer_is_classified_a_retryable_system_error(
     session: aiohttp.ClientSession,
 ) -> None:
-    async def bad_gateway(request: web.Request) -> web.Response:
-        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", bad_gateway)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        sender = make_sender(session, f"http://{host}:{port}")
-
-        error = await provider_error_of(sender.send_text(OutboundText(to=RECIPIENT, body="x")))
-    finally:
-        await runner.cleanup()
+    error = await bad_gateway_error(session)
 
     assert error.provider_code is None
     assert error.classification is not None

@@ -45,10 +45,18 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NoReturn
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import aiohttp
 
+from projectone.adapters._http import (
+    EXCERPT_LENGTH,
+    JsonRefused,
+    load_strict_json,
+    post_json,
+    provider_target,
+    unreadable_answer,
+)
 from projectone.domain.delivery import DeliveryStatus
 from projectone.domain.errors import ProviderError, UnavailableError, ValidationError
 from projectone.domain.timezone import IST
@@ -105,7 +113,6 @@ REPORT_STATUSES: Final[Mapping[int, tuple[DeliveryStatus, str]]] = {
     25: (DeliveryStatus.FAILED, "rejected"),
 }
 
-_EXCERPT_LENGTH: Final = 200
 _ROUTE_PROMOTIONAL: Final = "1"
 _ROUTE_TRANSACTIONAL: Final = "4"
 
@@ -135,13 +142,8 @@ class SmsGatewaySender:
             raise ValidationError("timeout", timeout, "must be positive")
         if not auth_key:
             raise ValidationError("auth_key", "<redacted>", "must not be empty")
-        base = urlsplit(base_url)
-        try:
-            explicit_port = base.port  # raises ValueError for a port out of range
-        except ValueError:
-            explicit_port = -1
-        if base.scheme not in ("http", "https") or not base.hostname or explicit_port == -1:
-            raise ValidationError("base_url", base_url, "must be an absolute http(s) URL")
+        # Errors name the host only, never the auth key.
+        self._target = provider_target(base_url, "SMS gateway")
         registry: dict[str, DltTemplate] = {}
         for template in templates:
             if template.template_id in registry:
@@ -154,10 +156,6 @@ class SmsGatewaySender:
         self._headers: Mapping[str, str] = {_AUTH_HEADER: auth_key}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._templates: Mapping[str, DltTemplate] = registry
-        # Errors name the host only, never the auth key.
-        host = f"[{base.hostname}]" if ":" in base.hostname else base.hostname
-        port = f":{explicit_port}" if explicit_port is not None else ""
-        self._target = f"SMS gateway at {host}{port}"
 
     @property
     def target(self) -> str:
@@ -174,25 +172,17 @@ class SmsGatewaySender:
         which echoes ``callback_data``, settles it later.
         """
         self._check_template(message)
-        payload = _send_payload(message)
-        try:
+        status, raw = await post_json(
+            self._session,
+            self._url,
+            _send_payload(message),
+            headers=self._headers,
+            client_timeout=self._timeout,
+            target=self._target,
             # No redirects: the auth key is a plain header that aiohttp would carry to
             # whatever host a redirect names.
-            async with self._session.post(
-                self._url,
-                json=payload,
-                headers=self._headers,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except TimeoutError as exc:
-            raise UnavailableError(
-                self._target, "no answer within the timeout; the outcome is unknown"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise UnavailableError(self._target, _describe(exc)) from exc
+            allow_redirects=False,
+        )
         return SmsReceipt(message_id=self._interpret(status, raw), length=message.length)
 
     def _check_template(self, message: OutboundSms) -> None:
@@ -227,13 +217,13 @@ class SmsGatewaySender:
             detail = f" ({summary})" if summary else ""
             raise UnavailableError(self._target, f"HTTP {status} from the gateway{detail}")
         if document is None:
-            raise _unreadable(status, "the answer is not a JSON object", raw)
+            raise unreadable_answer(PROVIDER, status, "the answer is not a JSON object", raw)
         kind = document.get("type")
         if not 200 <= status < 300 or kind == "error":
             raise _provider_error(status, document, raw)
         message_id = document.get("message")
         if kind != "success" or not isinstance(message_id, str) or not message_id.strip():
-            raise _unreadable(status, "a success answer without a request id", raw)
+            raise unreadable_answer(PROVIDER, status, "a success answer without a request id", raw)
         return message_id
 
 
@@ -275,14 +265,16 @@ def _error_summary(document: Mapping[str, Any] | None) -> str | None:
         message if isinstance(message, str) else "",
     ]
     summary = ": ".join(part for part in parts if part)
-    return summary[:_EXCERPT_LENGTH] or None
+    return summary[:EXCERPT_LENGTH] or None
 
 
 def _provider_error(status: int, document: Mapping[str, Any], raw: bytes) -> ProviderError:
     code = _as_code(document.get("code"))
     message = document.get("message")
     if code is None and not isinstance(message, str):
-        return _unreadable(status, "an error answer without a code or a message", raw)
+        return unreadable_answer(
+            PROVIDER, status, "an error answer without a code or a message", raw
+        )
     return ProviderError(
         PROVIDER,
         code,
@@ -302,28 +294,6 @@ def _as_code(value: object) -> int | str | None:
         text = value.strip()
         return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else text
     return None
-
-
-def _unreadable(status: int, what: str, raw: bytes) -> ProviderError:
-    excerpt = raw[:_EXCERPT_LENGTH].decode("utf-8", errors="replace")
-    return ProviderError(
-        PROVIDER,
-        None,
-        f"unexpected answer (HTTP {status}): {what}",
-        http_status=status,
-        details=excerpt or None,
-    )
-
-
-def _describe(exc: aiohttp.ClientError) -> str:
-    """A short reason for an aiohttp failure that never includes the URL or the auth key."""
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or type(exc.os_error).__name__})"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection; the outcome is unknown"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the answer was cut off; the outcome is unknown"
-    return f"{type(exc).__name__}; the outcome is unknown"
 
 
 # -- delivery reports -------------------------------------------------------------------------
@@ -394,30 +364,9 @@ def _unwrap_form(text: str) -> str:
 
 def _load_report_json(text: str) -> object:
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        _fail("body", text, f"is not valid JSON ({exc.msg} at character {exc.pos})")
-    except RecursionError:
-        _fail("body", "<nested>", "is nested too deeply")
-    except ValueError as exc:  # _StrictJson, or an integer beyond int()'s digit limit
-        _fail("body", text, f"is not valid JSON ({' '.join(str(exc).split())[:120]})")
-
-
-class _StrictJsonError(ValueError):
-    """Internal: valid for Python's json module, not for strict JSON."""
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise _StrictJsonError(f"{name} is not JSON")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _StrictJsonError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
+        return load_strict_json(text, detail_limit=120)
+    except JsonRefused as refused:
+        _fail("body", "<nested>" if refused.nested else text, refused.reason)
 
 
 def _read_request(path: str, request: object) -> list[SmsReport]:

@@ -24,11 +24,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from projectone.domain.errors import ProviderError, UnavailableError, ValidationError
+from projectone.adapters._http import post_json, provider_target, unreadable_answer
+from projectone.domain.errors import ProviderError, ValidationError
 from projectone.domain.failure import Classification, classify
 from projectone.domain.throttle import DEFAULT_RATE, MAX_RATE, TokenBucket
 from projectone.ports.messaging import (
@@ -61,8 +61,6 @@ __all__ = [
 PROVIDER: Final = "whatsapp"
 #: Meta refuses text bodies longer than this (code 100); we refuse them before sending.
 MAX_TEXT_BODY_LENGTH: Final = 4096
-#: How much of an unparseable answer we keep in ``ProviderError.details`` for diagnosis.
-_EXCERPT_LENGTH: Final = 200
 #: ``TokenBucket`` works on aware datetimes; monotonic seconds are laid on this origin.
 _MONOTONIC_ORIGIN: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -152,14 +150,8 @@ class WhatsAppCloudSender:
         if not access_token:
             # The token itself is never echoed into an error: it is a credential.
             raise ValidationError("access_token", "<redacted>", "must not be empty")
-        # urllib rather than yarl: yarl is only a transitive dependency (through aiohttp).
-        base = urlsplit(base_url)
-        try:
-            explicit_port = base.port  # raises ValueError for a port out of range
-        except ValueError:
-            explicit_port = -1
-        if base.scheme not in ("http", "https") or not base.hostname or explicit_port == -1:
-            raise ValidationError("base_url", base_url, "must be an absolute http(s) URL")
+        # Errors name the host only: never the path (it holds the phone number id) nor the token.
+        self._target = provider_target(base_url, "WhatsApp Cloud API")
         self._session = session
         self._phone_number_id = phone_number_id
         self._url = f"{base_url.rstrip('/')}/{api_version}/{phone_number_id}/messages"
@@ -170,10 +162,6 @@ class WhatsAppCloudSender:
             if throttle is None or isinstance(throttle, SendThrottle)
             else SendThrottle(throttle)
         )
-        # Errors name the host only: never the path (it holds the phone number id) nor the token.
-        host = f"[{base.hostname}]" if ":" in base.hostname else base.hostname
-        port = f":{explicit_port}" if explicit_port is not None else ""
-        self._target = f"WhatsApp Cloud API at {host}{port}"
 
     @property
     def target(self) -> str:
@@ -214,18 +202,14 @@ class WhatsAppCloudSender:
         # cost a token.
         if self._throttle is not None:
             await self._throttle.wait_turn(self._phone_number_id)
-        try:
-            async with self._session.post(
-                self._url, json=payload, headers=self._headers, timeout=self._timeout
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except TimeoutError as exc:
-            raise UnavailableError(
-                self._target, "no answer within the timeout; the outcome is unknown"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise UnavailableError(self._target, _describe(exc)) from exc
+        status, raw = await post_json(
+            self._session,
+            self._url,
+            payload,
+            headers=self._headers,
+            client_timeout=self._timeout,
+            target=self._target,
+        )
         return _interpret(status, raw)
 
 
@@ -405,23 +389,4 @@ def _as_code(value: object) -> int | None:
 
 def _unreadable(status: int, what: str, raw: bytes) -> ProviderError:
     """A ``ProviderError`` without a provider code: the answer could not be understood."""
-    excerpt = raw[:_EXCERPT_LENGTH].decode("utf-8", errors="replace")
-    return ProviderError(
-        PROVIDER,
-        None,
-        f"unexpected answer (HTTP {status}): {what}",
-        http_status=status,
-        details=excerpt or None,
-        classification=_classify(None, status),
-    )
-
-
-def _describe(exc: aiohttp.ClientError) -> str:
-    """A short reason for an aiohttp failure that never includes the request URL or headers."""
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or type(exc.os_error).__name__})"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection; the outcome is unknown"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the answer was cut off; the outcome is unknown"
-    return f"{type(exc).__name__}; the outcome is unknown"
+    return unreadable_answer(PROVIDER, status, what, raw, classification=_classify(None, status))

@@ -25,13 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
+from projectone.adapters._http import JsonRefused, load_strict_json, quote
 from projectone.domain.delivery import DeliveryStatus
 from projectone.domain.errors import ValidationError
 
@@ -76,9 +76,6 @@ _CHALLENGE: Final = re.compile(r"[\x21-\x7e]{1,256}")
 _EPOCH_SECONDS: Final = re.compile(r"[0-9]{1,12}")
 # E.164: at most fifteen digits, country code first; WhatsApp writes them without the "+".
 _WA_ID: Final = re.compile(r"[0-9]{1,15}")
-# How much of a foreign value a rejection reason quotes: enough to recognise it in a log,
-# not enough to copy a large or hostile payload into one.
-_QUOTE_LENGTH: Final = 60
 
 
 class WebhookPayloadError(ValidationError):
@@ -224,7 +221,7 @@ def parse_webhook(raw_body: bytes) -> WebhookBatch:
     collector = _Collector()
     kind = document.get("object")
     if kind != OBJECT_TYPE:
-        reason = f"must be {OBJECT_TYPE!r} (got {_quote(kind)}); nothing in it was read"
+        reason = f"must be {OBJECT_TYPE!r} (got {quote(kind)}); nothing in it was read"
         return WebhookBatch(rejected=(Rejection(path="object", reason=reason),))
     entries = document.get("entry")
     if not isinstance(entries, list):
@@ -242,47 +239,18 @@ def _load(raw_body: bytes) -> dict[str, Any]:
     try:
         # Decode first: json.loads on bytes would also guess UTF-16 and UTF-32, and Meta
         # sends UTF-8 only.
-        text = bytes(raw_body).decode("utf-8")
-        document: object = json.loads(
-            text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys
-        )
+        document = load_strict_json(bytes(raw_body).decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise WebhookPayloadError(
             f"is not UTF-8 ({exc.reason} at byte {exc.start})", size=size
         ) from None
-    except json.JSONDecodeError as exc:
-        raise WebhookPayloadError(
-            f"is not valid JSON ({exc.msg} at character {exc.pos})", size=size
-        ) from None
-    except _StrictJsonError as exc:
-        raise WebhookPayloadError(f"is not valid JSON ({exc})", size=size) from None
-    except ValueError as exc:  # e.g. an integer beyond int()'s digit limit
-        raise WebhookPayloadError(f"is not valid JSON ({_one_line(exc)})", size=size) from None
-    except RecursionError:
-        raise WebhookPayloadError("is nested too deeply", size=size) from None
+    except JsonRefused as refused:
+        raise WebhookPayloadError(refused.reason, size=size) from None
     if not isinstance(document, dict):
         raise WebhookPayloadError(
             f"must be a JSON object at the top level (got {_json_type(document)})", size=size
         )
     return document
-
-
-class _StrictJsonError(ValueError):
-    """Internal: valid for Python's json module, not for strict JSON."""
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise _StrictJsonError(f"{name} is not JSON")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two values for one key would make what we read depend on which one a parser keeps.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _StrictJsonError(f"duplicate key {_quote(key)}")
-        result[key] = value
-    return result
 
 
 class _Bad(Exception):
@@ -335,7 +303,7 @@ def _read_change(collector: _Collector, path: str, change: object) -> None:
     fields = _object(path, change)
     field = _required_text(fields, "field", path)
     if field != _MESSAGES_FIELD:
-        raise _Bad(f"{path}.field", f"{_quote(field)} is not handled (only 'messages' is)")
+        raise _Bad(f"{path}.field", f"{quote(field)} is not handled (only 'messages' is)")
     value_path = f"{path}.value"
     value = _object(value_path, fields.get("value"))
     for name, read in (("statuses", _read_status), ("messages", _read_message)):
@@ -352,7 +320,7 @@ def _read_status(collector: _Collector, path: str, raw: object) -> None:
     status = _STATUS_BY_VALUE.get(status_text)
     if status is None:
         allowed = ", ".join(sorted(_STATUS_BY_VALUE))
-        raise _Bad(f"{path}.status", f"must be one of {allowed} (got {_quote(status_text)})")
+        raise _Bad(f"{path}.status", f"must be one of {allowed} (got {quote(status_text)})")
     error_code, error_title = _first_error(fields, path)
     pricing = _optional(fields, "pricing", path, dict)
     conversation = _optional(fields, "conversation", path, dict)
@@ -386,7 +354,7 @@ def _first_error(fields: Mapping[str, Any], path: str) -> tuple[int | None, str 
     error = _object(error_path, errors[0])
     code = error.get("code")
     if isinstance(code, bool) or not isinstance(code, int):
-        raise _Bad(f"{error_path}.code", f"must be an integer (got {_quote(code)})")
+        raise _Bad(f"{error_path}.code", f"must be an integer (got {quote(code)})")
     title = _optional(error, "title", error_path, str)
     if title is None:
         title = _optional(error, "message", error_path, str)
@@ -397,7 +365,7 @@ def _read_message(collector: _Collector, path: str, raw: object) -> None:
     fields = _object(path, raw)
     sender = _required_text(fields, "from", path)
     if _WA_ID.fullmatch(sender) is None:
-        raise _Bad(f"{path}.from", f"must be 1 to 15 digits (got {_quote(sender)})")
+        raise _Bad(f"{path}.from", f"must be 1 to 15 digits (got {quote(sender)})")
     message_type = _required_text(fields, "type", path)
     text: str | None = None
     if message_type == "text":
@@ -423,7 +391,7 @@ def _read_value_error(collector: _Collector, path: str, raw: object) -> None:
     fields = _object(path, raw)
     code = fields.get("code")
     title = fields.get("title") or fields.get("message")
-    raise _Bad(path, f"error not tied to a message: {_quote(code)} {_quote(title)}")
+    raise _Bad(path, f"error not tied to a message: {quote(code)} {quote(title)}")
 
 
 # -- field readers: each raises _Bad naming the field -----------------------------------------
@@ -466,11 +434,11 @@ def _timestamp(fields: Mapping[str, Any], path: str) -> dt.datetime:
     if text is None:
         raise _Bad(f"{path}.timestamp", "is missing")
     if _EPOCH_SECONDS.fullmatch(text) is None:
-        raise _Bad(f"{path}.timestamp", f"must be Unix seconds as digits (got {_quote(text)})")
+        raise _Bad(f"{path}.timestamp", f"must be Unix seconds as digits (got {quote(text)})")
     try:
         return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
-        raise _Bad(f"{path}.timestamp", f"is out of range (got {_quote(text)})") from None
+        raise _Bad(f"{path}.timestamp", f"is out of range (got {quote(text)})") from None
 
 
 def _json_type(value: object) -> str:
@@ -485,15 +453,3 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return "an object"
-
-
-def _quote(value: object) -> str:
-    """A short, one-line rendering of a foreign value for a rejection reason."""
-    shown = repr(value)
-    if len(shown) > _QUOTE_LENGTH:
-        shown = shown[: _QUOTE_LENGTH - 1] + "…"
-    return shown
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200]

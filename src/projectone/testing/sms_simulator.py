@@ -24,21 +24,20 @@ or ``projectone.ports``: it must stay an independent model of the gateway, not o
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import itertools
 import json
 import os
-import random
 import re
 from collections.abc import Collection, Iterable, Mapping
-from types import MappingProxyType, TracebackType
-from typing import Any, Final, Self
+from types import MappingProxyType
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
 import re2  # type: ignore[import-untyped]
 from aiohttp import web
+
+from projectone.testing._loopback import LoopbackSimulator
 
 __all__ = [
     "DEMO_ENGLISH_TEMPLATE_ID",
@@ -121,7 +120,7 @@ class _Refusal(Exception):
         super().__init__(code)
 
 
-class SmsGatewaySimulator:
+class SmsGatewaySimulator(LoopbackSimulator):
     """The gateway on ``host:port`` (port 0 picks a free one; read ``base_url``).
 
     ``received`` holds the JSON bodies it accepted, in order, and ``request_ids`` the request
@@ -131,6 +130,8 @@ class SmsGatewaySimulator:
     entity (``None``: any well-formed value passes). ``failures`` maps numbers (digits, with
     the country code) to the error code to answer with.
     """
+
+    name = "SMS gateway simulator"
 
     def __init__(
         self,
@@ -147,16 +148,18 @@ class SmsGatewaySimulator:
         failure_code: int = 500,
         seed: int = 0,
     ) -> None:
-        low, high = latency
-        if not 0.0 <= low <= high:
-            raise ValueError(f"latency must be (low, high) with 0 <= low <= high, got {latency}")
-        if not 0.0 <= failure_rate <= 1.0:
-            raise ValueError(f"failure_rate must be within [0, 1], got {failure_rate}")
-        for code in [*(failures or {}).values(), failure_code]:
+        super().__init__(
+            host=host,
+            port=port,
+            latency=latency,
+            failures=failures,
+            failure_rate=failure_rate,
+            failure_code=failure_code,
+            seed=seed,
+        )
+        for code in [*self.failures.values(), failure_code]:
             if code not in ERROR_MESSAGES:
                 raise ValueError(f"unknown error code {code}; known: {sorted(ERROR_MESSAGES)}")
-        self.host = host
-        self.port = port
         self.auth_key = auth_key
         self.principal_entity_id = principal_entity_id
         self.sender_headers = None if sender_headers is None else frozenset(sender_headers)
@@ -164,18 +167,8 @@ class SmsGatewaySimulator:
         self._patterns: dict[str, Any] = {}
         for template_id, (text, category) in templates.items():
             self.register_template(template_id, text, category)
-        self.latency = latency
-        self.failures: dict[str, int] = dict(failures or {})
-        self.failure_rate = failure_rate
-        self.failure_code = failure_code
         self.received: list[dict[str, Any]] = []
         self.request_ids: list[str] = []
-        self.requests = 0
-        self._latency_rng = random.Random(f"{seed}:latency")
-        self._failure_rng = random.Random(f"{seed}:failure")
-        self._serial = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
     def register_template(self, template_id: str, text: str, category: str) -> None:
         """Register a DLT template, as the sender would on the DLT portal and the gateway."""
@@ -190,58 +183,11 @@ class SmsGatewaySimulator:
         self.templates[template_id] = (text, category)
         self._patterns[template_id] = re2.compile(pattern)
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- routes ----------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the running simulator (pass it to the client as base URL)."""
-        if self._base_url is None:
-            raise RuntimeError("the SMS gateway simulator is not running; call start() first")
-        return self._base_url
-
-    async def start(self) -> None:
-        """Listen on ``host:port``; idempotent."""
-        if self._runner is not None:
-            return
-        app = web.Application()
-        app.router.add_post("/api/v2/sendsms", self._handle_send)
-        app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        # handler_cancellation: a client that gave up (timeout) must not keep a slow handler
-        # alive, or stop() would wait for it.
-        runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        bound_host, bound_port = runner.addresses[0][:2]
-        self.port = int(bound_port)
-        host = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
-        self._base_url = f"http://{host}:{self.port}"
-        self._runner = runner
-
-    async def stop(self) -> None:
-        """Stop listening; idempotent. What was received stays readable."""
-        runner, self._runner = self._runner, None
-        self._base_url = None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/api/v2/sendsms", self._handle_send)
+        router.add_route("*", "/{tail:.*}", self._handle_unknown)
 
     # -- delivery reports --------------------------------------------------------------------
 
@@ -297,12 +243,7 @@ class SmsGatewaySimulator:
     # -- handlers ----------------------------------------------------------------------------
 
     async def _handle_send(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        low, high = self.latency
-        if high > 0:
-            # Latency first, as network and queueing time would, so a client timeout cancels
-            # the request before it is accepted.
-            await asyncio.sleep(self._latency_rng.uniform(low, high))
+        await self.arrive()
         try:
             if request.headers.get("authkey", "") != self.auth_key or not self.auth_key:
                 raise _Refusal(301)
@@ -370,11 +311,7 @@ class SmsGatewaySimulator:
 
     def _inject_failure(self, numbers: list[str]) -> None:
         for number in numbers:
-            code = self.failures.get(number)
-            # Only numbers without a scripted failure draw from the stream, so scripting one
-            # number does not reshuffle which of the others fail.
-            if code is None and self._failure_rng.random() < self.failure_rate:
-                code = self.failure_code
+            code = self.failure_for(number)
             if code is not None:
                 raise _Refusal(code, f"number {number}")
 

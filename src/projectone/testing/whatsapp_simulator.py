@@ -31,23 +31,21 @@ This module is part of the public test harness and imports nothing from
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import collections
 import datetime as dt
 import hashlib
 import hmac
-import itertools
 import json
 import os
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import attrs
 from aiohttp import web
+
+from projectone.testing._loopback import LoopbackSimulator
 
 __all__ = [
     "ERROR_TITLES",
@@ -201,7 +199,7 @@ class _Refusal(Exception):
         super().__init__(code)
 
 
-class WhatsAppSimulator:
+class WhatsAppSimulator(LoopbackSimulator):
     """Meta's send endpoint on ``host:port`` (port 0 picks a free one; read ``base_url``).
 
     ``sent`` holds the JSON bodies it accepted, in order; ``requests`` counts every request
@@ -212,6 +210,8 @@ class WhatsAppSimulator:
     ``rate_limit`` is the messages per second each phone number id may send (``None``: no
     limit), measured over a sliding one-second window of accepted messages on ``monotonic``.
     """
+
+    name = "WhatsApp simulator"
 
     def __init__(
         self,
@@ -229,107 +229,46 @@ class WhatsAppSimulator:
         rate_limit: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        low, high = latency
-        if not 0.0 <= low <= high:
-            raise ValueError(f"latency must be (low, high) with 0 <= low <= high, got {latency}")
-        if not 0.0 <= failure_rate <= 1.0:
-            raise ValueError(f"failure_rate must be within [0, 1], got {failure_rate}")
+        super().__init__(
+            host=host,
+            port=port,
+            latency=latency,
+            failures=failures,
+            failure_rate=failure_rate,
+            failure_code=failure_code,
+            seed=seed,
+        )
         if rate_limit is not None and (
             isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1
         ):
             raise ValueError(f"rate_limit must be a whole number >= 1 or None, got {rate_limit}")
-        self.host = host
-        self.port = port
         self.access_token = access_token
         self.phone_number_id = phone_number_id
-        self.latency = latency
-        self.failures: dict[str, int] = dict(failures or {})
-        self.failure_rate = failure_rate
-        self.failure_code = failure_code
         self.templates: dict[str, ApprovedTemplate] | None = (
             None if templates is None else dict(templates)
         )
         self.rate_limit = rate_limit
         self.sent: list[dict[str, Any]] = []
-        self.requests = 0
         self.sends_per_callback: collections.Counter[str] = collections.Counter()
         self._monotonic = monotonic
         # Per phone number id: when its accepted messages of the last second were accepted.
         self._windows: dict[str, collections.deque[float]] = {}
-        # Separate streams, so adding latency does not change which requests fail.
-        self._latency_rng = random.Random(f"{seed}:latency")
-        self._failure_rng = random.Random(f"{seed}:failure")
-        self._serial = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the running simulator (pass it to the client as base URL)."""
-        if self._base_url is None:
-            raise RuntimeError("the WhatsApp simulator is not running; call start() first")
-        return self._base_url
-
-    async def start(self) -> None:
-        """Listen on ``host:port``; idempotent."""
-        if self._runner is not None:
-            return
-        app = web.Application()
-        app.router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
-        app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
-        # handler_cancellation: a client that gave up (timeout) must not keep a slow handler
-        # alive, or stop() would wait for it; a short shutdown keeps test teardown quick.
-        runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        bound_host, bound_port = runner.addresses[0][:2]
-        self.port = int(bound_port)
-        host = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
-        self._base_url = f"http://{host}:{self.port}"
-        self._runner = runner
 
     @property
     def duplicate_callbacks(self) -> dict[str, int]:
         """The ``biz_opaque_callback_data`` values accepted more than once, with their counts."""
         return {data: count for data, count in self.sends_per_callback.items() if count > 1}
 
-    async def stop(self) -> None:
-        """Stop listening; idempotent. ``sent`` and ``requests`` stay readable."""
-        runner, self._runner = self._runner, None
-        self._base_url = None
-        if runner is not None:
-            await runner.cleanup()
+    # -- routes ------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/{version}/{phone_number_id}/messages", self._handle_send)
+        router.add_route("*", "/{tail:.*}", self._handle_unknown)
 
     # -- handlers ----------------------------------------------------------------------------
 
     async def _handle_send(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        low, high = self.latency
-        if high > 0:
-            # Latency comes first, as network and queueing time would, so a client timeout
-            # cancels the request before it is accepted.
-            await asyncio.sleep(self._latency_rng.uniform(low, high))
+        await self.arrive()
         try:
             phone_number_id = request.match_info["phone_number_id"]
             self._authorize(request)
@@ -397,11 +336,7 @@ class WhatsAppSimulator:
         return body
 
     def _inject_failure(self, to: str) -> None:
-        code = self.failures.get(to)
-        # Only recipients without a scripted failure draw from the stream, so scripting one
-        # recipient does not reshuffle which of the others fail.
-        if code is None and self._failure_rng.random() < self.failure_rate:
-            code = self.failure_code
+        code = self.failure_for(to)
         if code is not None:
             raise _Refusal(code)
 
@@ -451,11 +386,7 @@ def _validate_message(body: Mapping[str, Any]) -> str:
     recipient_type = body.get("recipient_type", "individual")
     if recipient_type != "individual":
         raise _Refusal(100, "Param recipient_type must be one of {INDIVIDUAL}.")
-    to = body.get("to")
-    if to is None or to == "":
-        raise _Refusal(131008, "The parameter to is required.")
-    if not isinstance(to, str):
-        raise _Refusal(100, "Param to must be a string.")
+    to = _required_text(body.get("to"), "to")
     # Meta tolerates the E.164 "+" and reports the digits as wa_id; anything else that is not
     # a digit makes the number undeliverable.
     digits = to.removeprefix("+")
@@ -482,6 +413,15 @@ def _validate_message(body: Mapping[str, Any]) -> str:
             f"{MAX_CALLBACK_DATA_LENGTH} characters.",
         )
     return digits
+
+
+def _required_text(value: object, where: str) -> str:
+    """A required string parameter: 131008 when missing or empty, 100 when not a string."""
+    if value is None or value == "":
+        raise _Refusal(131008, f"The parameter {where} is required.")
+    if not isinstance(value, str):
+        raise _Refusal(100, f"Param {where} must be a string.")
+    return value
 
 
 def _check_text(body: Mapping[str, Any]) -> None:
@@ -533,17 +473,10 @@ def _check_template(body: Mapping[str, Any]) -> None:
     template = body.get("template")
     if not isinstance(template, dict):
         raise _Refusal(131008, "The parameter template is required.")
-    name = template.get("name")
-    if name is None or name == "":
-        raise _Refusal(131008, "The parameter template['name'] is required.")
-    if not isinstance(name, str):
-        raise _Refusal(100, "Param template['name'] must be a string.")
+    _required_text(template.get("name"), "template['name']")
     language = template.get("language")
     code = language.get("code") if isinstance(language, dict) else None
-    if code is None or code == "":
-        raise _Refusal(131008, "The parameter template['language']['code'] is required.")
-    if not isinstance(code, str):
-        raise _Refusal(100, "Param template['language']['code'] must be a string.")
+    _required_text(code, "template['language']['code']")
     components = template.get("components", [])
     if not isinstance(components, list):
         raise _Refusal(100, "Param template['components'] must be an array.")
