@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 import pytest
 from hypothesis import given
@@ -194,3 +196,9 @@ def test_a_classification_validates_its_fields() -> None:
         attrs.evolve(good, failure_class="flaky")
     assert err.value.field == "failure_class"
     assert attrs.evolve(good, failure_class="unknown").failure_class is F.UNKNOWN
+
+
+def test_the_operations_guide_lists_every_known_code() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    for code, classification in KNOWN_CODES.items():
+        assert f"| {code} | `{classification.failure_class.value}` |" in guide, code

@@ -26,6 +26,7 @@ __all__ = [
     "date",
     "db_option",
     "emit",
+    "port",
     "settings_of",
     "today",
     "with_container",
@@ -58,6 +59,16 @@ def date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def port(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {n}")
+    return n
 
 
 def db_option(p: argparse.ArgumentParser) -> None:

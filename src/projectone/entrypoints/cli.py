@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import attrs
+from aiohttp import web
 from dependency_injector import providers
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,12 +59,14 @@ from projectone.entrypoints._common import (
     date,
     db_option,
     emit,
+    port,
     settings_of,
     today,
     with_container,
 )
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
+from projectone.entrypoints.http import create_app
 from projectone.entrypoints.sla_html import CAPTION as SLA_CAPTION
 from projectone.entrypoints.sla_html import render_sla_html, summary_rows
 from projectone.services.compliance import ComplianceResult, ComplianceService
@@ -141,6 +144,13 @@ def _parser() -> Parser:
     lint.add_argument("file", metavar="FILE")
 
     add_workflow_commands(commands)
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP service (health checks, WhatsApp webhooks)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve.add_argument("--port", type=port, default=8080, help="default: 8080")
+    db_option(serve)
 
     demo = commands.add_parser("demo", help="a full simulated morning on loopback")
     demo.add_argument(
@@ -534,6 +544,23 @@ def _summary_table(date: dt.date, s: SlaSummary) -> Table:
 # --- main ---------------------------------------------------------------------------------
 
 
+async def _serve(args: argparse.Namespace, err: Console) -> int:
+    container = build_container(settings_of(args))
+    runner = web.AppRunner(create_app(container))
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise UnavailableError(f"{args.host}:{args.port}", exc.strerror or str(exc)) from None
+        err.print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops)")
+        await asyncio.Event().wait()  # until the process is interrupted
+    finally:
+        await runner.cleanup()  # closes the container's resources (cleanup_ctx)
+    return 0  # pragma: no cover - only an interrupt ends the wait
+
+
 def _exit_code(exc: ProjectOneError) -> int:
     if isinstance(exc, RuleError):
         return EX_DATAERR
@@ -565,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rules": lambda: _rules_lint(args, out),
         "content": lambda: run_content(args, out),
         "audit": lambda: run_audit(args, out),
+        "serve": lambda: _serve(args, err),
     }
     try:
         return asyncio.run(_run(handlers[args.command]))
