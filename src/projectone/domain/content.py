@@ -31,6 +31,7 @@ __all__ = [
     "ContentVariant",
     "canonical_json",
     "content_hash",
+    "variants_of",
 ]
 
 # WhatsApp text bodies are limited to 4,096 characters; a rendered variant must fit.
@@ -123,7 +124,9 @@ class ContentVariant:
         return "\n\n".join(parts)
 
 
-def _variants(value: Mapping[Any, Any]) -> Mapping[Language, ContentVariant]:
+def variants_of(value: Mapping[Any, Any]) -> Mapping[Language, ContentVariant]:
+    """Language (or its code) → variant (or its fields), validated and sorted by language,
+    as a pack holds them; ``ValidationError`` otherwise."""
     if not isinstance(value, Mapping) or not value:
         raise ValidationError("variants", value, "at least one language variant is required")
     out: dict[Language, ContentVariant] = {}
@@ -192,7 +195,7 @@ class ContentPack:
     advisor_id: uuid.UUID | None
     topic: str = attrs.field(converter=_topic)
     type: ContentType = attrs.field(default=ContentType.DAILY_POST, converter=_type)
-    variants: Mapping[Language, ContentVariant] = attrs.field(converter=_variants)
+    variants: Mapping[Language, ContentVariant] = attrs.field(converter=variants_of)
     status: ContentStatus = attrs.field(default=ContentStatus.DRAFT, converter=_status)
     version: int = attrs.field(default=1, validator=_positive("version"))
     parent_id: uuid.UUID | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import attrs
 
@@ -17,7 +17,7 @@ from projectone.domain.audit import (
     verify_chain,
 )
 from projectone.domain.errors import ProjectOneError
-from projectone.ports.unit_of_work import UnitOfWorkFactory
+from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["AuditService"]
 
@@ -30,29 +30,34 @@ class AuditService:
     uow_factory: UnitOfWorkFactory
     page_size: int = PAGE
 
+    async def _pages(self, uow: UnitOfWork) -> AsyncIterator[Sequence[AuditEvent]]:
+        """The chain in order, ``page_size`` events at a time (memory stays flat)."""
+        after = 0
+        while page := await uow.audit.events(after=after, limit=self.page_size):
+            yield page
+            after = page[-1].sequence
+
     async def verify(self) -> ChainReport:
         """Walk the whole chain, page by page, and report the first broken link."""
         prev_hash, prev_sequence, count = GENESIS_HASH, 0, 0
         async with self.uow_factory() as uow:
-            while True:
-                try:
-                    page = await uow.audit.events(after=prev_sequence, limit=self.page_size)
-                except ProjectOneError as exc:
-                    return _unreadable(count, prev_hash, prev_sequence, exc)
-                if not page:
-                    return ChainReport(
-                        ok=True,
-                        count=count,
-                        head_hash=prev_hash,
-                        first_bad_id=None,
-                        first_bad_sequence=None,
-                        reason=None,
-                    )
-                report = verify_chain(page, after_hash=prev_hash, after_sequence=prev_sequence)
-                if not report.ok:
-                    return attrs.evolve(report, count=count + report.count)
-                count += len(page)
-                prev_hash, prev_sequence = page[-1].hash, page[-1].sequence
+            try:
+                async for page in self._pages(uow):
+                    report = verify_chain(page, after_hash=prev_hash, after_sequence=prev_sequence)
+                    if not report.ok:
+                        return attrs.evolve(report, count=count + report.count)
+                    count += len(page)
+                    prev_hash, prev_sequence = page[-1].hash, page[-1].sequence
+            except ProjectOneError as exc:
+                return _unreadable(count, prev_hash, prev_sequence, exc)
+        return ChainReport(
+            ok=True,
+            count=count,
+            head_hash=prev_hash,
+            first_bad_id=None,
+            first_bad_sequence=None,
+            reason=None,
+        )
 
     async def verify_with_digests(self, digests: Sequence[Digest]) -> ChainReport:
         """:meth:`verify`, then the chain against digests kept outside the database.
@@ -61,16 +66,14 @@ class AuditService:
         """
         events: list[AuditEvent] = []
         async with self.uow_factory() as uow:
-            while True:
-                after = events[-1].sequence if events else 0
-                try:
-                    page = await uow.audit.events(after=after, limit=self.page_size)
-                except ProjectOneError as exc:
-                    head = events[-1].hash if events else GENESIS_HASH
-                    return _unreadable(len(events), head, after, exc)
-                if not page:
-                    break
-                events.extend(page)
+            try:
+                async for page in self._pages(uow):
+                    events.extend(page)
+            except ProjectOneError as exc:
+                head, after = (
+                    (events[-1].hash, events[-1].sequence) if events else (GENESIS_HASH, 0)
+                )
+                return _unreadable(len(events), head, after, exc)
         return verify_against_digests(events, digests)
 
     async def digest(self, day: dt.date) -> Digest:

@@ -22,10 +22,9 @@ from projectone.domain.advisor import Tier
 from projectone.domain.approval import ComplianceOutcome, Transition
 from projectone.domain.audit import Actor, AuditDraft, AuditEvent
 from projectone.domain.compliance import Severity
-from projectone.domain.content import ContentPack, ContentStatus, ContentType, ContentVariant
+from projectone.domain.content import ContentPack, ContentStatus, ContentType, variants_of
 from projectone.domain.errors import ConflictError, ProjectOneError, ValidationError
 from projectone.domain.incident import IncidentChange, IncidentStatus, incident_for_outcome
-from projectone.domain.language import Language
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from projectone.services.compliance import ComplianceResult, ComplianceService
@@ -47,26 +46,8 @@ _SYSTEM = Actor.system()
 
 # A transition of the state machine with everything but pack, time and event id bound.
 _Step = Callable[[ContentPack, dt.datetime, uuid.UUID], Transition]
-# Language (or code) → ContentVariant (or its fields); checked by _variants.
+# Language (or code) → ContentVariant (or its fields); checked by variants_of.
 _Variants = Mapping[Any, Any]
-
-
-def _variants(value: _Variants) -> dict[Language, ContentVariant]:
-    """Variants as the state machine takes them, validated like a pack's."""
-    if not isinstance(value, Mapping) or not value:
-        raise ValidationError("variants", value, "at least one language variant is required")
-    out: dict[Language, ContentVariant] = {}
-    for lang, variant in value.items():
-        try:
-            language = Language(lang)
-        except ValueError:
-            raise ValidationError("variants", lang, "must be one of en, hi, mr") from None
-        if isinstance(variant, Mapping):
-            variant = ContentVariant(**variant)
-        if not isinstance(variant, ContentVariant):
-            raise ValidationError(f"variants.{language.value}", variant, "must be a variant")
-        out[language] = variant
-    return out
 
 
 def outcome_of(result: ComplianceResult) -> ComplianceOutcome:
@@ -168,7 +149,7 @@ class WorkflowService:
         request_id: str | None = None,
     ) -> ContentPack:
         """Change a draft in place, or start a new draft version of an approved pack."""
-        new_variants = _variants(variants)
+        new_variants = variants_of(variants)
         return await self._apply(
             pack_id,
             request_id,
@@ -186,7 +167,7 @@ class WorkflowService:
         request_id: str | None = None,
     ) -> ContentPack:
         """A new draft version of a rejected pack (with new content, or the same to edit)."""
-        new_variants = None if variants is None else _variants(variants)
+        new_variants = None if variants is None else variants_of(variants)
         return await self._apply(
             pack_id,
             request_id,
