@@ -9,17 +9,20 @@ async ``providers.Resource``s: ``await container.init_resources()`` starts them 
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import aiohttp
+import attrs
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
 from projectone.adapters.offline_ai import OfflineReviewer
 from projectone.adapters.rulebook_files import default_rulebook
+from projectone.adapters.sms_gateway import SmsGatewaySender
 from projectone.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWorkFactory,
     create_engine,
@@ -29,17 +32,31 @@ from projectone.adapters.sqlalchemy import (
 from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
 from projectone.adapters.whatsapp_receipts import CloudWebhookReader
 from projectone.domain.advisor import Tier
+from projectone.domain.errors import ConfigurationError
+from projectone.domain.language import Language
+from projectone.domain.retry import RetryPolicy
+from projectone.ports.sms import DltTemplate
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
+from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig
+from projectone.services.fallback import FallbackLibraryService
 from projectone.services.incidents import IncidentService
 from projectone.services.morning import MorningService
 from projectone.services.receipts import ReceiptService
 from projectone.services.workflow import WorkflowService
-from projectone.settings import Settings, WhatsAppSettings, WorkflowSettings, load_settings
+from projectone.settings import (
+    DispatchSettings,
+    Settings,
+    SmsSettings,
+    WhatsAppSettings,
+    WorkflowSettings,
+    load_settings,
+)
+from projectone.testing.sms_simulator import SmsGatewaySimulator
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
-__all__ = ["Container", "build_container", "resolve", "shutdown"]
+__all__ = ["Container", "build_container", "make_worker_config", "resolve", "shutdown"]
 
 T = TypeVar("T")
 
@@ -91,6 +108,76 @@ def _sender(session: aiohttp.ClientSession, endpoint: WhatsAppSettings) -> Whats
     )
 
 
+async def _sms_endpoint(settings: SmsSettings) -> AsyncIterator[SmsSettings]:
+    """The SMS gateway to talk to: the configured one, or a simulator started on loopback
+    with the settings' sender header, entity and templates registered."""
+    if not settings.simulated:
+        if settings.api_base_url is None:
+            raise ConfigurationError("sms.api_base_url", "is required with sms.auth_key")
+        yield settings
+        return
+    simulator = SmsGatewaySimulator(
+        principal_entity_id=settings.principal_entity_id,
+        sender_headers=(settings.sender_header,),
+        templates={
+            settings.english_template_id: (settings.english_template, settings.template_category),
+            settings.hindi_template_id: (settings.hindi_template, settings.template_category),
+        },
+    )
+    async with simulator:
+        yield attrs.evolve(settings, api_base_url=simulator.base_url, auth_key=simulator.auth_key)
+
+
+def _sms_backup(session: aiohttp.ClientSession, endpoint: SmsSettings) -> SmsBackup:
+    assert endpoint.api_base_url is not None
+    assert endpoint.auth_key is not None
+    english = DltTemplate(
+        template_id=endpoint.english_template_id,
+        text=endpoint.english_template,
+        category=endpoint.template_category,
+    )
+    hindi = DltTemplate(
+        template_id=endpoint.hindi_template_id,
+        text=endpoint.hindi_template,
+        category=endpoint.template_category,
+    )
+    sender = SmsGatewaySender(
+        session,
+        base_url=endpoint.api_base_url,
+        auth_key=endpoint.auth_key,
+        timeout=endpoint.timeout_seconds,
+        templates=(english, hindi),
+    )
+    return SmsBackup(
+        sender=sender,
+        # Marathi is written in Devanagari too: the Hindi template carries it.
+        templates={Language.EN: english, Language.HI: hindi, Language.MR: hindi},
+        sender_header=endpoint.sender_header,
+        principal_entity_id=endpoint.principal_entity_id,
+        brand=endpoint.brand,
+    )
+
+
+def make_worker_config(settings: DispatchSettings, **overrides: Any) -> WorkerConfig:
+    """The worker configuration ``settings`` describe (``overrides`` win, e.g. from the CLI)."""
+    fields: dict[str, Any] = {
+        "batch_size": settings.batch_size,
+        "concurrency": settings.concurrency,
+        "lease": dt.timedelta(seconds=settings.lease_seconds),
+        "send_policy": settings.send_policy,
+        "receipt_wait": dt.timedelta(seconds=settings.receipt_wait_seconds),
+        "retry": RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_delay=dt.timedelta(seconds=settings.retry_base_delay_seconds),
+            max_delay=dt.timedelta(seconds=settings.retry_max_delay_seconds),
+            jitter=settings.retry_jitter,
+            sms_margin=dt.timedelta(seconds=settings.sms_margin_seconds),
+        ),
+    }
+    fields.update(overrides)
+    return WorkerConfig(**fields)
+
+
 def _auto_approve(settings: WorkflowSettings) -> dict[Tier, int]:
     return {
         Tier.BASIC: settings.auto_approve_basic,
@@ -111,6 +198,9 @@ class Container(containers.DeclarativeContainer):
     http_session = providers.Resource(_http_session)
     whatsapp_endpoint = providers.Resource(_whatsapp_endpoint, settings=settings.provided.whatsapp)
     whatsapp = providers.Singleton(_sender, session=http_session, endpoint=whatsapp_endpoint)
+    sms_endpoint = providers.Resource(_sms_endpoint, settings=settings.provided.sms)
+    sms_backup = providers.Singleton(_sms_backup, session=http_session, endpoint=sms_endpoint)
+    worker_config = providers.Factory(make_worker_config, settings=settings.provided.dispatch)
 
     rulebook = providers.Singleton(default_rulebook)
     reviewer = providers.Singleton(OfflineReviewer)
@@ -118,6 +208,9 @@ class Container(containers.DeclarativeContainer):
 
     catalog = providers.Factory(CatalogService, uow_factory=uow_factory, clock=clock, ids=ids)
     incidents = providers.Factory(IncidentService, uow_factory=uow_factory, clock=clock, ids=ids)
+    library = providers.Factory(
+        FallbackLibraryService, uow_factory=uow_factory, clock=clock, ids=ids
+    )
     workflow = providers.Factory(
         WorkflowService,
         uow_factory=uow_factory,
@@ -130,15 +223,22 @@ class Container(containers.DeclarativeContainer):
     webhook_reader = providers.Singleton(
         CloudWebhookReader, app_secret=settings.provided.whatsapp.app_secret
     )
-    receipts = providers.Factory(ReceiptService, uow_factory=uow_factory, reader=webhook_reader)
+    receipts = providers.Factory(
+        ReceiptService, uow_factory=uow_factory, reader=webhook_reader, clock=clock, ids=ids
+    )
     morning = providers.Factory(
-        MorningService,
+        MorningService, uow_factory=uow_factory, clock=clock, ids=ids, rulebook=rulebook
+    )
+
+    #: A delivery worker; ``container.worker(config=...)`` to pass CLI overrides.
+    worker = providers.Factory(
+        DispatchWorker,
         uow_factory=uow_factory,
-        sender=whatsapp,
+        whatsapp=whatsapp,
         clock=clock,
         ids=ids,
-        batch_size=settings.provided.dispatch.batch_size,
-        concurrency=settings.provided.dispatch.concurrency,
+        config=worker_config,
+        sms=sms_backup,
     )
 
 

@@ -27,6 +27,7 @@ from projectone.domain.errors import ConfigurationError
 __all__ = [
     "DispatchSettings",
     "Settings",
+    "SmsSettings",
     "WhatsAppSettings",
     "WorkflowSettings",
     "default_database_url",
@@ -69,10 +70,72 @@ class WhatsAppSettings:
         return self.access_token is None
 
 
+def _lease(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 < value <= 30:
+        raise ConfigurationError(attribute.name, f"must be above 0 and at most 30, got {value!r}")
+
+
+def _send_policy(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("at_most_once", "at_least_once"):
+        raise ConfigurationError(
+            attribute.name, f"must be at_most_once or at_least_once, got {value!r}"
+        )
+
+
+def _fraction(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not 0 <= value < 1:
+        raise ConfigurationError(attribute.name, f"must be from 0 up to (not) 1, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class DispatchSettings:
+    """The delivery workers (``projectone worker``; docs/operations.md)."""
+
     batch_size: int = attrs.field(default=200, validator=_positive)
     concurrency: int = attrs.field(default=32, validator=_positive)
+    #: Seconds a claim is leased for (heartbeats extend it); at most 30.
+    lease_seconds: float = attrs.field(default=30.0, validator=_lease)
+    #: What to do about a send whose outcome is unknown: at_most_once or at_least_once.
+    send_policy: str = attrs.field(default="at_most_once", validator=_send_policy)
+    #: How long at_most_once waits for a status webhook before handing over to SMS.
+    receipt_wait_seconds: float = attrs.field(default=60.0, validator=_positive)
+    #: Attempts on WhatsApp per delivery, the first included.
+    max_attempts: int = attrs.field(default=3, validator=_positive)
+    retry_base_delay_seconds: float = attrs.field(default=5.0, validator=_positive)
+    retry_max_delay_seconds: float = attrs.field(default=60.0, validator=_positive)
+    retry_jitter: float = attrs.field(default=0.5, validator=_fraction)
+    #: From this long before the SLA deadline, an unsent WhatsApp message goes by SMS.
+    sms_margin_seconds: float = attrs.field(default=60.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class SmsSettings:
+    """The SMS backup gateway (MSG91-style, India DLT). Without ``auth_key`` a simulator on
+    loopback stands in, registered with the demo templates below."""
+
+    #: The gateway's base URL; required with ``auth_key``.
+    api_base_url: str | None = None
+    auth_key: str | None = None
+    timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    sender_header: str = "PRJONE"
+    principal_entity_id: str = "1201160000000000001"
+    english_template_id: str = "1107170000000000001"
+    english_template: str = (
+        "Dear investor, {#var#} has shared today's note on WhatsApp: {#var#}. "
+        "Mutual fund investments are subject to market risks. -PRJONE"
+    )
+    hindi_template_id: str = "1107170000000000002"
+    hindi_template: str = (
+        "प्रिय निवेशक, {#var#} ने आज का नोट भेजा है: {#var#}। "
+        "म्यूचुअल फंड निवेश बाज़ार जोखिमों के अधीन हैं। -PRJONE"
+    )
+    template_category: str = "service_implicit"
+    #: The first {#var#} of both templates.
+    brand: str = "projectone"
+
+    @property
+    def simulated(self) -> bool:
+        return self.auth_key is None
 
 
 def _threshold(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
@@ -95,6 +158,7 @@ class Settings:
     database_url: str | None = None
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     dispatch: DispatchSettings = DispatchSettings()
+    sms: SmsSettings = SmsSettings()
     workflow: WorkflowSettings = WorkflowSettings()
 
     @property

@@ -59,7 +59,12 @@ def test_the_demo_runs_a_whole_morning_and_ends_with_a_json_summary() -> None:
     # One advisor in fifty has not opted in to WhatsApp and is not planned.
     assert doc["planned"] == 59
     assert doc["sent"] + doc["failed"] == doc["planned"]  # type: ignore[operator]
-    assert doc["failed"] == 1  # one number in a hundred is not on WhatsApp
+    assert doc["failed"] == 1  # one number in a hundred is not on WhatsApp...
+    assert doc["sms_backup"] == 1  # ...so the SMS backup carried that one
+    assert doc["fallback"] == 5  # advisors without content of their own, opted in
+    # Receipts came back through the signed webhook: every sent message was delivered.
+    assert doc["delivered"] == doc["sent"]
+    assert doc["duplicates"] == 0  # at-most-once: nothing sent twice
     assert 0.9 <= doc["sla_met_ratio"] <= 1.0  # type: ignore[operator]
 
 
@@ -88,7 +93,8 @@ def test_a_misspelt_setting_stops_the_command_with_its_name() -> None:
 
 def test_seed_plan_dispatch_and_report_on_a_sqlite_file(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'p1.db'}"
-    # The date is far in the past so that every delivery is due when dispatch runs now.
+    # The date is far in the past: every delivery is due when dispatch runs now, and so long
+    # overdue that it expires unsent (a morning post is not sent years later, on any channel).
     seeded = run("seed", "--advisors", "12", "--date", "2024-01-15", "--db", db)
     assert seeded.returncode == 0, seeded.stderr
     assert "12 advisors" in seeded.stdout
@@ -101,18 +107,53 @@ def test_seed_plan_dispatch_and_report_on_a_sqlite_file(tmp_path: Path) -> None:
         "date": "2024-01-15",
         "planned": 0,
         "already_planned": 12,
+        "fallbacks": 0,
+        "pulled": 0,
+        "pulled_packs": [],
         "without_content": 0,
     }
 
     dispatched = run("dispatch", "--db", db, "--json")
     assert dispatched.returncode == 0, dispatched.stderr
-    assert last_json(dispatched.stdout) == {"attempted": 12, "sent": 12, "failed": 0}
+    outcome = last_json(dispatched.stdout)
+    assert (outcome["claimed"], outcome["sent"], outcome["failed"]) == (12, 0, 12)
+    assert outcome["sms_backup"] == 0
 
     report = run("report", "sla", "--date", "2024-01-15", "--db", db, "--json")
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
-    assert doc["sent"] == 12
-    assert doc["sla_met"] == 0  # sent years after the send time: every SLA missed
+    assert (doc["planned"], doc["sent"], doc["failed"], doc["sla_met"]) == (12, 0, 12, 0)
+    assert doc["failures_by_class"]["system_error"] == 12
+
+
+def test_plan_gives_advisors_without_content_a_fallback_from_the_seeded_library(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'p1.db'}"
+    seeded = run("seed", "--advisors", "20", "--date", "2026-11-23", "--db", db)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "2 advisors left without content" in seeded.stdout  # one in ten
+    assert "fallback library: 13 packs" in seeded.stdout
+    # A second seed adds advisors but not a second library.
+    more = run("seed", "--advisors", "5", "--date", "2026-11-23", "--db", db)
+    assert "fallback library: 13 packs" in more.stdout, more.stderr
+
+    planned = run("plan", "--date", "2026-11-23", "--db", db, "--json")
+    assert planned.returncode == 0, planned.stderr
+    doc = last_json(planned.stdout)
+    assert (doc["planned"], doc["fallbacks"], doc["pulled"], doc["without_content"]) == (
+        25,
+        2,
+        0,
+        0,
+    )
+
+    human = run("plan", "--date", "2026-11-23", "--db", db)
+    assert human.returncode == 0, human.stderr
+    assert "planned 0 new deliveries" in human.stdout
+    assert "25 already planned" in human.stdout
+    assert "0 packs pulled" in human.stdout
+    assert "0 advisors without content" in human.stdout
 
 
 def test_the_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path) -> None:
@@ -443,9 +484,8 @@ def test_a_bad_digest_file_is_a_one_line_input_error(sqlite_url: str, tmp_path: 
 def test_the_sla_report_is_written_as_one_html_page(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'p1.db'}"
     day = ["--date", "2024-01-15", "--db", db]
-    assert run("seed", "--advisors", "6", *day).returncode == 0
-    assert run("plan", *day).returncode == 0
-    assert run("dispatch", "--db", db).returncode == 0
+    # The demo lives through that morning on simulated time and leaves its database behind.
+    assert run("demo", "--advisors", "6", *day).returncode == 0
 
     page = tmp_path / "sla.html"
     human = run("report", "sla", *day, "--html", str(page))

@@ -35,6 +35,16 @@ from projectone.domain import (
     Tier,
     Variant,
 )
+from projectone.domain.fallback import (
+    ALL_MONTHS,
+    AdvisorContext,
+    LibraryEntry,
+    SelectionRecord,
+    TriggerReason,
+    Weights,
+    select_fallback,
+)
+from projectone.domain.inbound import InboundMessage
 from projectone.ports import UnitOfWork
 from projectone.testing.builders import reviewed
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
@@ -697,3 +707,314 @@ async def test_deliveries_are_found_by_the_provider_message_id(uow_factory: UowF
         none = await uow.deliveries.by_message_ids([])
     assert dict(found) == {"wamid.HBgM1": sent}
     assert dict(none) == {}
+
+
+# -- the fallback library and selections -----------------------------------------------------
+
+
+def make_entry(pack: ContentPack, **changes: Any) -> LibraryEntry:
+    fields: dict[str, Any] = {
+        "pack_id": pack.id,
+        "topic": pack.topic,
+        "applicable_months": ALL_MONTHS,
+        "priority": 60,
+        "engagement": 0.35,
+        "quality": 70,
+        "created_on": DAY - dt.timedelta(days=90),
+    }
+    fields.update(changes)
+    return LibraryEntry(**fields)
+
+
+async def add_entries_committed(uow_factory: UowFactory, *entries: LibraryEntry) -> None:
+    async with uow_factory() as uow:
+        for entry in entries:
+            await uow.fallbacks.add_entry(entry)
+        await uow.commit()
+
+
+async def add_selections_committed(uow_factory: UowFactory, *records: SelectionRecord) -> None:
+    async with uow_factory() as uow:
+        await uow.fallbacks.add_selections(records)
+        await uow.commit()
+
+
+async def _library(uow_factory: UowFactory, n: int) -> list[tuple[ContentPack, LibraryEntry]]:
+    """``n`` shared approved packs, each in the library."""
+    packs = [make_pack(None, topic=f"topic-{i}", scheduled_date=None) for i in range(n)]
+    entries = [make_entry(p, priority=10 * (i + 1)) for i, p in enumerate(packs)]
+    await add_committed(uow_factory, *packs)
+    await add_entries_committed(uow_factory, *entries)
+    return list(zip(packs, entries, strict=True))
+
+
+def make_selection(
+    advisor: Advisor,
+    library: list[tuple[ContentPack, LibraryEntry]],
+    date: dt.date = DAY,
+    **changes: Any,
+) -> SelectionRecord:
+    candidates = [e.candidate(languages=p.languages, passes_rulebook=True) for p, e in library]
+    context = AdvisorContext(advisor_id=advisor.id, language=Language.EN)
+    selection = select_fallback(
+        candidates,
+        context,
+        date,
+        weights=Weights(recency=0.5),
+        trigger_reason=TriggerReason.COMPLIANCE_FAILURE,
+    )
+    assert selection is not None
+    fields: dict[str, Any] = {
+        "id": new_id(),
+        "selection": selection,
+        "rulebook_version": "2026.11.0",
+        "selected_at": dt.datetime(2025, 3, 14, 0, 25, 0, 123456, tzinfo=dt.UTC),
+    }
+    fields.update(changes)
+    return SelectionRecord(**fields)
+
+
+async def test_a_library_entry_round_trips_and_only_active_entries_are_listed_by_pack_id(
+    uow_factory: UowFactory,
+) -> None:
+    packs = [make_pack(None, topic="diwali", scheduled_date=None) for _ in range(3)]
+    seasonal = make_entry(
+        packs[0],
+        topic="diwali",
+        applicable_months={10, 11},
+        expires_on=dt.date(2025, 11, 30),
+        engagement=0.123456789,
+        quality=0,
+        priority=100,
+    )
+    evergreen = make_entry(packs[1])
+    retired = make_entry(packs[2], active=False)
+    await add_committed(uow_factory, *packs)
+    async with uow_factory() as uow:
+        for entry in (retired, seasonal, evergreen):
+            await uow.fallbacks.add_entry(entry)
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.fallbacks.get_entry(seasonal.pack_id)
+        active = await uow.fallbacks.entries()
+        everything = await uow.fallbacks.entries(active_only=False)
+    assert got == seasonal
+    assert got.applicable_months == frozenset({10, 11})
+    assert got.engagement == 0.123456789
+    assert list(active) == sorted([seasonal, evergreen], key=lambda e: e.pack_id.int)
+    assert list(everything) == sorted([seasonal, evergreen, retired], key=lambda e: e.pack_id.int)
+
+
+async def test_a_pack_is_in_the_library_once_and_must_exist(uow_factory: UowFactory) -> None:
+    ((_, entry),) = await _library(uow_factory, 1)
+    with pytest.raises(ConflictError) as err:
+        await add_entries_committed(uow_factory, attrs.evolve(entry, priority=1))
+    assert (err.value.entity, err.value.key) == ("fallback_library", "pk_fallback_library")
+    ghost = make_entry(make_pack(None))
+    with pytest.raises(ConflictError) as err:
+        await add_entries_committed(uow_factory, ghost)
+    assert err.value.entity == "fallback_library"
+    async with uow_factory() as uow:
+        assert list(await uow.fallbacks.entries(active_only=False)) == [entry]
+
+
+async def test_updating_a_library_entry_replaces_it_and_a_missing_one_is_not_found(
+    uow_factory: UowFactory,
+) -> None:
+    ((pack, entry),) = await _library(uow_factory, 1)
+    changed = attrs.evolve(entry, active=False, priority=5, applicable_months={3})
+    async with uow_factory() as uow:
+        await uow.fallbacks.update_entry(changed)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.fallbacks.get_entry(pack.id) == changed
+        assert list(await uow.fallbacks.entries()) == []
+        with pytest.raises(NotFoundError) as err:
+            await uow.fallbacks.update_entry(make_entry(make_pack(None)))
+        with pytest.raises(NotFoundError):
+            await uow.fallbacks.get_entry(new_id())
+    assert err.value.entity == "library_entry"
+
+
+async def test_a_selection_round_trips_with_its_breakdown_runner_ups_and_weights(
+    uow_factory: UowFactory,
+) -> None:
+    library = await _library(uow_factory, 5)
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    record = make_selection(advisor, library)
+    assert len(record.selection.runner_ups) == 3
+    async with uow_factory() as uow:
+        await uow.fallbacks.add_selection(record)
+        await uow.commit()
+    async with uow_factory() as uow:
+        (got,) = await uow.fallbacks.selections_for(DAY)
+    assert got == record
+    assert got.selection.breakdown == record.selection.breakdown
+    assert got.selection.weights == Weights(recency=0.5)
+    assert got.selection.trigger_reason is TriggerReason.COMPLIANCE_FAILURE
+    assert got.selected_at == record.selected_at
+
+
+async def test_an_advisor_gets_one_selection_per_date_and_a_failed_batch_writes_none(
+    uow_factory: UowFactory,
+) -> None:
+    library = await _library(uow_factory, 2)
+    a, b = make_advisor(1), make_advisor(2)
+    await add_committed(uow_factory, a, b)
+    first = make_selection(a, library)
+    async with uow_factory() as uow:
+        await uow.fallbacks.add_selection(first)
+        await uow.commit()
+    with pytest.raises(ConflictError) as err:
+        await add_selections_committed(
+            uow_factory, make_selection(b, library), make_selection(a, library)
+        )
+    assert (err.value.entity, err.value.key) == (
+        "fallback_selections",
+        "uq_fallback_selections_advisor_id_date",
+    )
+    unknown = make_advisor(3)
+    with pytest.raises(ConflictError) as err:
+        await add_selections_committed(uow_factory, make_selection(unknown, library))
+    assert err.value.entity == "fallback_selections"
+    async with uow_factory() as uow:
+        assert list(await uow.fallbacks.selections_for(DAY)) == [first]
+
+
+async def test_selections_for_a_date_are_ordered_by_advisor_and_filtered_by_advisor(
+    uow_factory: UowFactory,
+) -> None:
+    library = await _library(uow_factory, 3)
+    advisors = [make_advisor(n) for n in range(1, 5)]
+    await add_committed(uow_factory, *advisors)
+    today = [make_selection(a, library) for a in advisors]
+    tomorrow = make_selection(advisors[0], library, DAY + dt.timedelta(days=1))
+    async with uow_factory() as uow:
+        await uow.fallbacks.add_selections([*today, tomorrow])
+        await uow.commit()
+    async with uow_factory() as uow:
+        on_day = await uow.fallbacks.selections_for(DAY)
+        one = await uow.fallbacks.selections_for(DAY, advisor_id=advisors[2].id)
+        none = await uow.fallbacks.selections_for(DAY - dt.timedelta(days=1))
+    assert list(on_day) == sorted(today, key=lambda r: r.advisor_id.int)
+    assert list(one) == [today[2]]
+    assert list(none) == []
+
+
+async def test_last_used_gives_the_latest_date_of_each_pack_since_the_cutoff(
+    uow_factory: UowFactory,
+) -> None:
+    library = await _library(uow_factory, 3)
+    (p1, _), (p2, _), (p3, _) = library
+    a, b, c = make_advisor(1), make_advisor(2), make_advisor(3)
+    await add_committed(uow_factory, a, b, c)
+
+    def chose(advisor: Advisor, pack: ContentPack, days_ago: int) -> SelectionRecord:
+        # The library reduced to one pack: that pack is the one selected.
+        only = [(p, e) for p, e in library if p.id == pack.id]
+        return make_selection(advisor, only, DAY - dt.timedelta(days=days_ago))
+
+    records = [
+        chose(a, p1, 40),  # before the cutoff
+        chose(a, p1, 20),
+        chose(a, p1, 5),
+        chose(a, p2, 10),
+        chose(a, p3, -3),  # a later morning planned already
+        chose(b, p2, 31),  # before the cutoff
+        chose(c, p3, 1),
+    ]
+    async with uow_factory() as uow:
+        await uow.fallbacks.add_selections(records)
+        await uow.commit()
+    since = DAY - dt.timedelta(days=30)
+    async with uow_factory() as uow:
+        used = await uow.fallbacks.last_used([a.id, b.id, new_id()], since=since)
+        nobody = await uow.fallbacks.last_used([], since=since)
+    assert used == {
+        a.id: {
+            p1.id: DAY - dt.timedelta(days=5),
+            p2.id: DAY - dt.timedelta(days=10),
+            p3.id: DAY + dt.timedelta(days=3),
+        }
+    }
+    assert nobody == {}
+
+
+# -- the delivery queue ------------------------------------------------------------------------
+
+
+async def test_claiming_leases_due_deliveries_once_and_only_the_holder_extends_them(
+    uow_factory: UowFactory,
+) -> None:
+    advisors = [make_advisor(n) for n in range(1, 4)]
+    packs = [make_pack(a.id) for a in advisors]
+    due = [
+        make_delivery(a, p, send_time=dt.time(6, 0)) for a, p in zip(advisors, packs, strict=True)
+    ]
+    later = attrs.evolve(due[2], next_attempt_at=due[2].scheduled_for + dt.timedelta(hours=1))
+    await add_committed(uow_factory, *advisors, *packs, due[0], due[1], later)
+    now = due[0].scheduled_for + dt.timedelta(seconds=1)
+    until = now + dt.timedelta(seconds=30)
+    async with uow_factory() as uow:
+        claimed = await uow.deliveries.claim_due(now, 10, owner="w1", until=until)
+        await uow.commit()
+    assert sorted(d.id for d in claimed) == sorted(d.id for d in due[:2])
+    assert all(d.holds("w1") and d.attempts == 1 for d in claimed)
+    async with uow_factory() as uow:
+        assert await uow.deliveries.claim_due(now, 10, owner="w2", until=until) == []
+        assert await uow.deliveries.count_open(now) == 0  # leased to w1 beyond now
+        assert await uow.deliveries.count_open(until) == 2  # ...but not beyond its lease
+        kept = await uow.deliveries.extend_leases("w2", [d.id for d in claimed], until)
+        assert kept == set()
+        kept = await uow.deliveries.extend_leases("w1", [claimed[0].id], until + until.resolution)
+        await uow.commit()
+    assert kept == {claimed[0].id}
+    async with uow_factory() as uow:
+        expired = await uow.deliveries.expired_leases(until, 10)
+    assert [d.id for d in expired] == [claimed[1].id]
+
+
+async def test_an_sms_backup_is_one_per_delivery_and_must_be_sms(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    pack = make_pack(advisor.id)
+    delivery = make_delivery(advisor, pack)
+    await add_committed(uow_factory, advisor, pack, delivery)
+    backup = delivery.sms_backup(id=new_id(), now=T0)
+    await add_committed(uow_factory, backup)
+    with pytest.raises(ConflictError) as caught:
+        await add_committed(uow_factory, delivery.sms_backup(id=new_id(), now=T0))
+    assert caught.value.key == "uq_deliveries_advisor_id_date_channel_variant"
+    async with uow_factory() as uow:
+        stored = await uow.deliveries.get(backup.id)
+    assert stored == backup
+
+
+async def test_inbound_messages_are_recorded_once_by_provider_id(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    message = InboundMessage(
+        id=new_id(),
+        provider_message_id="wamid.in-1",
+        from_number=advisor.whatsapp_number,
+        advisor_id=advisor.id,
+        type="text",
+        body="STOP",
+        phone_number_id="106540352242922",
+        sent_at=T0,
+        received_at=T0 + dt.timedelta(seconds=2),
+    )
+    again = attrs.evolve(message, id=new_id(), body="changed")
+    async with uow_factory() as uow:
+        assert await uow.inbound.add_new([message]) == 1
+        assert await uow.advisors.ids_by_whatsapp([advisor.whatsapp_number, "+910"]) == {
+            advisor.whatsapp_number: advisor.id
+        }
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.inbound.add_new([again]) == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.inbound.for_advisor(advisor.id) == [message]

@@ -951,6 +951,44 @@ async def test_a_message_refused_locally_takes_no_token(
     assert throttle.bucket(PHONE_NUMBER_ID).available(_at(clock.now)) == 10
 
 
+async def test_a_throughput_refusal_halves_the_pace_once_a_second_and_it_climbs_back(
+    session: aiohttp.ClientSession, simulator: WhatsAppSimulator
+) -> None:
+    clock = FakeMonotonic(advance=True)
+    throttle = SendThrottle(100, monotonic=clock.monotonic, sleep=clock.sleep)
+    simulator.failures = {RECIPIENT.lstrip("+"): 130429}
+    sender = make_sender(session, simulator.base_url, throttle=throttle)
+
+    for _ in range(3):  # one burst of refusals is one signal
+        with pytest.raises(ProviderError):
+            await sender.send_text(OutboundText(to=RECIPIENT, body="x"))
+    assert throttle.bucket(PHONE_NUMBER_ID).rate == pytest.approx(50, abs=0.5)
+
+    clock.now += 1.0
+    with pytest.raises(ProviderError):
+        await sender.send_text(OutboundText(to=RECIPIENT, body="x"))
+    # It had climbed back 5/s during that second, then halved again.
+    assert throttle.bucket(PHONE_NUMBER_ID).rate == pytest.approx(27.5, abs=0.5)
+
+    simulator.failures = {}
+    clock.now += 4.0  # 5 % of 100/s per second, four seconds on
+    await sender.send_text(OutboundText(to=RECIPIENT, body="y"))
+    assert throttle.bucket(PHONE_NUMBER_ID).rate == pytest.approx(47.5, abs=1)
+
+
+async def test_a_pair_rate_limit_does_not_slow_the_number_down(
+    session: aiohttp.ClientSession, simulator: WhatsAppSimulator
+) -> None:
+    clock = FakeMonotonic(advance=True)
+    throttle = SendThrottle(100, monotonic=clock.monotonic, sleep=clock.sleep)
+    simulator.failures = {RECIPIENT.lstrip("+"): 131056}
+    sender = make_sender(session, simulator.base_url, throttle=throttle)
+
+    with pytest.raises(ProviderError):
+        await sender.send_text(OutboundText(to=RECIPIENT, body="x"))
+    assert throttle.bucket(PHONE_NUMBER_ID).rate == 100
+
+
 def _at(seconds: float) -> dt.datetime:
     """The datetime ``SendThrottle`` lays monotonic ``seconds`` on."""
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)

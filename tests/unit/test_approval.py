@@ -546,6 +546,67 @@ def test_content_changed_since_approval_is_never_marked_delivered() -> None:
         wf.mark_delivered(unrecorded, DELIVERY, NOW, new_id())
 
 
+BLOCKED_NOW = outcome(
+    "block",
+    85,
+    rulebook_version="2027.01",
+    findings=("PROMISE-RETURNS",),
+    reasons=("PROMISE-RETURNS: promises returns", " "),
+    critical=True,
+)
+
+
+@pytest.mark.parametrize("status", [S.APPROVED, S.SCHEDULED])
+def test_a_pack_the_current_rulebook_blocks_is_pulled_back_to_rejected_with_the_reasons(
+    status: ContentStatus,
+) -> None:
+    before = in_state(status)
+    t = wf.pull(before, AUTO, NOW, new_id(), BLOCKED_NOW)
+    pack = t.pack
+    assert pack.status is S.REJECTED
+    assert not pack.sendable
+    assert pack.approved_hash is None
+    assert (pack.compliance_verdict, pack.risk_score) == ("block", 85)
+    assert pack.rulebook_version == "2027.01"
+    assert pack.findings == ("PROMISE-RETURNS",)
+    assert (pack.reviewer_id, pack.reviewed_at) == (AUTO.id, NOW)
+    assert pack.review_note == "PROMISE-RETURNS: promises returns"
+    assert t.event.action == "pull"
+    assert t.event.reason == "PROMISE-RETURNS: promises returns"
+    assert t.event.old_values is not None
+    assert t.event.old_values["status"] == status.value
+    assert t.event.old_values["approved_hash"] == before.content_hash
+    assert t.event.new_values is not None
+    assert t.event.new_values["status"] == "rejected"
+    # The author fixes it as for any rejection: a new version that goes through review again.
+    revised = wf.revise(pack, AUTHOR, NOW, new_id(), new_id()).pack
+    assert (revised.status, revised.parent_id) == (S.DRAFT, pack.id)
+
+
+def test_only_a_blocking_re_check_pulls_a_pack() -> None:
+    for verdict in ("pass", "review"):
+        with pytest.raises(InvalidTransitionError) as caught:
+            wf.pull(approved(), AUTO, NOW, new_id(), outcome(verdict))
+        assert caught.value.action == "pull"
+
+
+@pytest.mark.parametrize("status", [S.DRAFT, S.PENDING_REVIEW, S.REJECTED, S.DELIVERED, S.ARCHIVED])
+def test_only_approved_or_scheduled_packs_are_pulled(status: ContentStatus) -> None:
+    with pytest.raises(InvalidTransitionError):
+        wf.pull(in_state(status), AUTO, NOW, new_id(), BLOCKED_NOW)
+
+
+def test_the_system_an_admin_or_a_compliance_officer_pulls_but_never_the_author() -> None:
+    for actor in (AUTO, ADMIN, OFFICER):
+        assert wf.pull(approved(), actor, NOW, new_id(), BLOCKED_NOW).pack.status is S.REJECTED
+    with pytest.raises(PermissionDeniedError):
+        wf.pull(approved(), AUTHOR, NOW, new_id(), BLOCKED_NOW)
+    written = wf.submit(make_pack(author_id=OFFICER.id), OFFICER, NOW, new_id(), outcome()).pack
+    own = wf.approve(written, ADMIN, NOW, new_id()).pack
+    with pytest.raises(PermissionDeniedError):
+        wf.pull(own, OFFICER, NOW, new_id(), BLOCKED_NOW)
+
+
 @pytest.mark.parametrize("status", [S.DRAFT, S.APPROVED, S.REJECTED, S.SCHEDULED, S.DELIVERED])
 def test_the_author_or_an_admin_archives_a_pack_that_is_not_under_review(
     status: ContentStatus,

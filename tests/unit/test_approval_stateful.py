@@ -1,8 +1,8 @@
 """The approval state machine under random use: any actor tries any action on any pack.
 
 Whatever the sequence, nothing is delivered without having been approved, every reviewed pack
-names its reviewer, approved content never changes under its id, the audit trail verifies, and
-a refused action changes nothing.
+names its reviewer, approved content never changes under its id, a pulled pack is never
+sendable again, the audit trail verifies, and a refused action changes nothing.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ actors = st.sampled_from(ACTORS)
 LIKELY: dict[ContentStatus, list[Action]] = {
     S.DRAFT: [Action.SUBMIT, Action.SUBMIT, Action.EDIT],
     S.PENDING_REVIEW: [Action.AUTO_APPROVE, Action.APPROVE, Action.REJECT, Action.ESCALATE],
-    S.APPROVED: [Action.SCHEDULE, Action.MARK_DELIVERED, Action.EDIT],
+    S.APPROVED: [Action.SCHEDULE, Action.MARK_DELIVERED, Action.EDIT, Action.PULL],
     S.REJECTED: [Action.REVISE],
-    S.SCHEDULED: [Action.MARK_DELIVERED, Action.UNSCHEDULE, Action.EDIT],
+    S.SCHEDULED: [Action.MARK_DELIVERED, Action.UNSCHEDULE, Action.EDIT, Action.PULL],
     S.DELIVERED: [],
     S.ARCHIVED: [],
 }
@@ -80,6 +80,7 @@ LIKELY_ACTORS: dict[Action, tuple[Actor, ...]] = {
     Action.SCHEDULE: (ADVISOR, SYSTEM),
     Action.UNSCHEDULE: (ADVISOR, ADMIN),
     Action.MARK_DELIVERED: (DELIVERY, SYSTEM),
+    Action.PULL: (SYSTEM, OFFICER),
     Action.ARCHIVE: (ADVISOR, ADMIN),
 }
 
@@ -112,6 +113,7 @@ class ApprovalWorkflow(RuleBasedStateMachine):
         self.packs: dict[uuid.UUID, ContentPack] = {}
         self.history: dict[uuid.UUID, list[ContentStatus]] = {}
         self.hash_at_approval: dict[uuid.UUID, str] = {}
+        self.pulled: set[uuid.UUID] = set()
         self.events: list[AuditEvent] = []
         self.now = T0
         self.next_id = 1
@@ -170,6 +172,11 @@ class ApprovalWorkflow(RuleBasedStateMachine):
             assert draft.old_values is None
             self.history[after.id] = [after.status]
         self.packs[after.id] = after
+        if draft.action == Action.PULL.value:
+            assert before.status in (S.APPROVED, S.SCHEDULED)
+            assert after.status is S.REJECTED
+            assert draft.reason
+            self.pulled.add(after.id)
         if after.status is S.APPROVED:
             self.hash_at_approval.setdefault(after.id, after.content_hash)
         prev = self.events[-1].hash if self.events else GENESIS_HASH
@@ -234,6 +241,9 @@ class ApprovalWorkflow(RuleBasedStateMachine):
             attempt = partial(wf.unschedule, pack, actor, now, self.fresh_id())
         elif action is Action.MARK_DELIVERED:
             attempt = partial(wf.mark_delivered, pack, actor, now, self.fresh_id())
+        elif action is Action.PULL:
+            recheck = data.draw(outcomes, label="re-check")
+            attempt = partial(wf.pull, pack, actor, now, self.fresh_id(), recheck)
         else:
             assert action is Action.ARCHIVE
             reason = data.draw(st.none() | notes, label="reason")
@@ -263,6 +273,14 @@ class ApprovalWorkflow(RuleBasedStateMachine):
             assert pack.content_hash == content_hash
             if pack.status in APPROVED_CONTENT:
                 assert pack.approved_hash == content_hash
+
+    @invariant()
+    def a_pulled_pack_is_never_sendable_again_under_its_id(self) -> None:
+        for pack_id in self.pulled:
+            pack = self.packs[pack_id]
+            assert pack.status in (S.REJECTED, S.ARCHIVED)
+            assert pack.approved_hash is None
+            assert not pack.sendable
 
     @invariant()
     def the_audit_trail_verifies(self) -> None:

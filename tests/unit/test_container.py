@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
 from dependency_injector import providers
 
 from projectone.container import build_container, resolve, shutdown
-from projectone.services import MorningService
+from projectone.services import DispatchWorker, MorningService
 from projectone.settings import Settings
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.fakes import (
@@ -37,13 +38,17 @@ async def test_a_container_with_fakes_runs_a_morning_without_database_or_network
     container.ids.override(providers.Object(ids))
     try:
         catalog = await resolve(container.catalog)
-        advisors = demo_advisors(5, ids=ids, now=clock.now())
+        advisors = [
+            attrs.evolve(a, send_time=dt.time(6, 0))
+            for a in demo_advisors(5, ids=ids, now=clock.now())
+        ]
         await catalog.register(advisors, demo_packs(advisors, DAY, ids=ids, now=clock.now()))
         morning = await resolve(container.morning)
         assert isinstance(morning, MorningService)
         await morning.plan_morning(DAY)
-        clock.advance(dt.timedelta(hours=2))
-        result = await morning.dispatch_due(clock.now())
+        clock.advance(dt.timedelta(minutes=1))
+        worker = await resolve(container.worker)
+        result = await worker.run(drain=dt.timedelta(seconds=-1))
     finally:
         await shutdown(container)
     assert result.sent == len(sender.sent) == 5
@@ -54,7 +59,9 @@ def test_settings_reach_the_services() -> None:
     container = build_container(Settings())
     container.uow_factory.override(providers.Object(InMemoryUnitOfWorkFactory()))
     container.whatsapp.override(providers.Object(FakeWhatsAppSender()))
-    morning = container.morning()
-    assert isinstance(morning, MorningService)
-    assert morning.batch_size == Settings().dispatch.batch_size
-    assert morning.concurrency == Settings().dispatch.concurrency
+    container.sms_backup.override(providers.Object(None))
+    worker = container.worker()
+    assert isinstance(worker, DispatchWorker)
+    assert worker.config.batch_size == Settings().dispatch.batch_size
+    assert worker.config.concurrency == Settings().dispatch.concurrency
+    assert worker.config.lease.total_seconds() == Settings().dispatch.lease_seconds

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projectone.domain.errors import ValidationError
+from projectone.domain.audit import Actor
+from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.errors import PermissionDeniedError, ValidationError
 from projectone.domain.fallback import (
     ALGORITHM_VERSION,
     DEFAULT_WEIGHTS,
@@ -23,17 +25,21 @@ from projectone.domain.fallback import (
     AdvisorContext,
     Exclusion,
     FallbackCandidate,
+    LibraryEntry,
     ScoreBreakdown,
     Selection,
     TriggerReason,
     Weights,
+    add_to_library,
     confidence,
+    exclusion,
     factors,
     score,
     screen,
     select_fallback,
 )
 from projectone.domain.language import Language
+from projectone.testing.builders import reviewed
 
 # --- strategies -----------------------------------------------------------------------------------
 
@@ -191,6 +197,63 @@ def test_a_selected_pack_is_in_language_in_season_unexpired_compliant_and_not_re
     assert allowed(chosen, context, date)
     by_id = {c.pack_id: c for c in offered}
     assert all(allowed(by_id[pid], context, date) for pid, _ in selection.runner_ups)
+
+
+def break_filter(
+    c: FallbackCandidate,
+    context: AdvisorContext,
+    date: dt.date,
+    reason: Exclusion,
+    data: st.DataObject,
+) -> tuple[FallbackCandidate, AdvisorContext]:
+    """``c`` and ``context`` changed so that ``c`` fails exactly the filter ``reason``."""
+    if reason is Exclusion.LANGUAGE:
+        others = sorted(set(Language) - {context.language})
+        return attrs.evolve(
+            c, languages=data.draw(st.sets(st.sampled_from(others), min_size=1))
+        ), context
+    if reason is Exclusion.OUT_OF_SEASON:
+        other_months = sorted(set(range(1, 13)) - {date.month})
+        months = data.draw(st.sets(st.sampled_from(other_months), min_size=1))
+        return attrs.evolve(c, applicable_months=months), context
+    if reason is Exclusion.EXPIRED:
+        return attrs.evolve(c, expires_on=date - days(data.draw(st.integers(0, 400)))), context
+    if reason is Exclusion.FAILS_RULEBOOK:
+        return attrs.evolve(c, passes_rulebook=False), context
+    assert reason is Exclusion.RECENTLY_USED
+    ago = data.draw(st.sampled_from([0, NO_REUSE_DAYS]) | st.integers(-30, NO_REUSE_DAYS))
+    used = {**context.last_used, c.pack_id: date - days(ago)}
+    return c, attrs.evolve(context, last_used=used)
+
+
+@given(scenarios(min_size=1), st.sampled_from(Exclusion), st.data())
+def test_a_pack_failing_any_one_filter_is_never_selected_however_well_it_would_score(
+    scenario: Scenario, reason: Exclusion, data: st.DataObject
+) -> None:
+    offered, context, date = scenario
+    # The first candidate made the best it can be and allowed on every count...
+    star = attrs.evolve(
+        offered[0],
+        languages=offered[0].languages | {context.language},
+        applicable_months={date.month},
+        expires_on=None,
+        passes_rulebook=True,
+        priority=100,
+        engagement=1.0,
+        quality=100,
+        created_on=date,
+    )
+    unused = {k: v for k, v in context.last_used.items() if k != star.pack_id}
+    context = attrs.evolve(context, last_used=unused)
+    assert select_fallback([star, *offered[1:]], context, date) is not None
+    # ...then failing just one filter: it is never chosen, and counted under that reason.
+    broken, context = break_filter(star, context, date, reason, data)
+    assert exclusion(broken, context, date) is reason
+    field = [broken, *offered[1:]]
+    selection = select_fallback(field, context, date)
+    assert selection is None or selection.pack_id != broken.pack_id
+    assert selection is None or all(pid != broken.pack_id for pid, _ in selection.runner_ups)
+    assert screen(field, context, date)[1][reason.value] >= 1
 
 
 @given(scenarios())
@@ -673,3 +736,107 @@ def test_a_stored_selection_is_checked_when_it_is_loaded_back() -> None:
         with pytest.raises(ValidationError) as err:
             Selection(**{**fields, **bad})  # type: ignore[arg-type]
         assert err.value.field == field
+
+
+# --- the library ----------------------------------------------------------------------------------
+
+
+def library_entry(**changes: object) -> LibraryEntry:
+    base: dict[str, object] = {
+        "pack_id": uuid.UUID(int=1),
+        "topic": "diwali",
+        "applicable_months": {10, 11},
+        "expires_on": dt.date(2027, 1, 1),
+        "priority": 90,
+        "engagement": 0.6,
+        "quality": 85,
+        "created_on": dt.date(2026, 9, 1),
+    }
+    base.update(changes)
+    return LibraryEntry(**base)  # type: ignore[arg-type]
+
+
+def test_a_library_entry_offers_itself_as_a_candidate_in_its_packs_languages() -> None:
+    entry = library_entry()
+    c = entry.candidate(languages=["hi", Language.MR], passes_rulebook=False)
+    assert c == FallbackCandidate(
+        pack_id=entry.pack_id,
+        languages={Language.HI, Language.MR},
+        topic="diwali",
+        applicable_months={10, 11},
+        expires_on=dt.date(2027, 1, 1),
+        priority=90,
+        engagement=0.6,
+        quality=85,
+        passes_rulebook=False,
+        created_on=dt.date(2026, 9, 1),
+    )
+    assert entry.active
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("topic", "x" * 65),
+        ("topic", " "),
+        ("applicable_months", set()),
+        ("priority", 101),
+        ("engagement", -0.1),
+        ("created_on", dt.datetime(2026, 1, 1)),
+        ("active", 1),
+    ],
+)
+def test_a_library_entry_with_a_bad_value_is_refused_naming_the_field(
+    field: str, value: object
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        library_entry(**{field: value})
+    assert err.value.field == field
+
+
+def shared_pack(**changes: object) -> ContentPack:
+    fields: dict[str, object] = {
+        "id": uuid.UUID(int=1),
+        "advisor_id": None,
+        "topic": "diwali",
+        "variants": {"en": {"title": "Happy Diwali", "body": "Best wishes.", "disclaimer": "-"}},
+        "status": ContentStatus.APPROVED,
+        "created_at": dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+    }
+    fields.update(changes)
+    return reviewed(ContentPack(**fields))  # type: ignore[arg-type]
+
+
+NOW = dt.datetime(2026, 9, 1, 6, 0, tzinfo=dt.UTC)
+
+
+def test_an_approved_shared_pack_joins_the_library_with_an_audit_event() -> None:
+    event = add_to_library(library_entry(), shared_pack(), Actor.system(), NOW, uuid.UUID(int=9))
+    assert (event.action, event.entity_type, event.entity_id) == (
+        "library_add",
+        "fallback_library",
+        str(uuid.UUID(int=1)),
+    )
+    assert event.old_values is None
+    assert event.new_values is not None
+    assert event.new_values["priority"] == 90
+    assert event.new_values["active"] is True
+
+
+@pytest.mark.parametrize(
+    "pack",
+    [
+        shared_pack(advisor_id=uuid.UUID(int=5)),
+        shared_pack(status=ContentStatus.DRAFT),
+        shared_pack(id=uuid.UUID(int=2)),
+    ],
+)
+def test_only_the_entrys_own_approved_shared_pack_joins_the_library(pack: ContentPack) -> None:
+    with pytest.raises(ValidationError):
+        add_to_library(library_entry(), pack, Actor.system(), NOW, uuid.UUID(int=9))
+
+
+def test_an_advisor_cannot_add_to_the_library() -> None:
+    advisor = Actor(type="user", id="adv-1", role="advisor")
+    with pytest.raises(PermissionDeniedError):
+        add_to_library(library_entry(), shared_pack(), advisor, NOW, uuid.UUID(int=9))

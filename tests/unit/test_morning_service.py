@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
+from projectone.adapters.rulebook_files import default_rulebook
 from projectone.domain import (
     Advisor,
     AdvisorStatus,
@@ -17,7 +18,13 @@ from projectone.domain import (
     DeliveryStatus,
     SlaOutcome,
 )
-from projectone.services import CatalogService, MorningService
+from projectone.services import (
+    CatalogService,
+    DispatchWorker,
+    MorningService,
+    WorkerConfig,
+    WorkerStats,
+)
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.fakes import (
     FakeWhatsAppSender,
@@ -48,6 +55,18 @@ class World:
         await self.catalog.register(advisors, packs)
         return advisors, packs
 
+    async def dispatch_due(self, now: dt.datetime) -> WorkerStats:
+        """One worker pass over what is due at ``now`` (retries later than that wait)."""
+        self.clock.set(now)
+        worker = DispatchWorker(
+            uow_factory=self.uow,
+            whatsapp=self.sender,
+            clock=self.clock,
+            ids=self.ids,
+            config=WorkerConfig(owner="test-worker", batch_size=7, concurrency=3),
+        )
+        return await worker.run(drain=dt.timedelta(seconds=-1))
+
 
 @pytest.fixture
 def world() -> World:
@@ -60,9 +79,7 @@ def world() -> World:
         sender=sender,
         clock=clock,
         ids=ids,
-        morning=MorningService(
-            uow_factory=uow, sender=sender, clock=clock, ids=ids, batch_size=7, concurrency=3
-        ),
+        morning=MorningService(uow_factory=uow, clock=clock, ids=ids, rulebook=default_rulebook()),
         catalog=CatalogService(uow_factory=uow, clock=clock, ids=ids),
     )
 
@@ -114,8 +131,8 @@ async def test_suspended_advisors_are_not_planned(world: World) -> None:
 async def test_nothing_is_sent_before_its_time(world: World) -> None:
     await world.seed(5)
     await world.morning.plan_morning(DAY)
-    result = await world.morning.dispatch_due(SIX_IST - dt.timedelta(seconds=1))
-    assert result.attempted == 0
+    result = await world.dispatch_due(SIX_IST - dt.timedelta(seconds=1))
+    assert result.claimed == 0
     assert world.sender.sent == []
 
 
@@ -124,7 +141,7 @@ async def test_dispatch_sends_the_approved_text_and_records_the_wamid(world: Wor
     await world.morning.plan_morning(DAY)
     world.clock.set(SIX_IST + dt.timedelta(seconds=3))
 
-    result = await world.morning.dispatch_due(world.clock.now())
+    result = await world.dispatch_due(world.clock.now())
 
     reachable = [a for a in advisors if a.receives_whatsapp]
     assert result.sent == len(reachable) == len(world.sender.sent)
@@ -146,7 +163,7 @@ async def test_a_refused_message_is_recorded_as_failed_with_metas_code(world: Wo
     world.sender.fail_for(advisors[0].whatsapp_number, 131026)
     await world.morning.plan_morning(DAY)
 
-    result = await world.morning.dispatch_due(SIX_IST)
+    result = await world.dispatch_due(SIX_IST)
 
     assert result.failed == 1
     async with world.uow() as uow:
@@ -156,18 +173,19 @@ async def test_a_refused_message_is_recorded_as_failed_with_metas_code(world: Wo
     assert [(d.advisor_id, d.error_code) for d in failed] == [(advisors[0].id, "131026")]
 
 
-async def test_an_unreachable_provider_fails_the_send_without_retrying_blindly(
+async def test_a_send_with_an_unknown_outcome_waits_for_its_receipt_instead_of_a_resend(
     world: World,
 ) -> None:
     await world.seed(3, send_time=dt.time(6, 0))
     await world.morning.plan_morning(DAY)
-    world.sender.unavailable = True
+    world.sender.unavailable = True  # a timeout: the request may have reached Meta
 
-    result = await world.morning.dispatch_due(SIX_IST)
-    again = await world.morning.dispatch_due(SIX_IST)
+    result = await world.dispatch_due(SIX_IST)
+    again = await world.dispatch_due(SIX_IST + dt.timedelta(seconds=1))
 
-    assert result.failed == result.attempted == 3
-    assert again.attempted == 0
+    assert result.awaiting_receipt == result.claimed == 3
+    assert again.claimed == 0
+    assert world.sender.sent == []
 
 
 async def test_a_pack_changed_after_planning_is_not_sent(world: World) -> None:
@@ -185,7 +203,7 @@ async def test_a_pack_changed_after_planning_is_not_sent(world: World) -> None:
     )
     world.uow.store.packs[pack.id] = tampered
 
-    result = await world.morning.dispatch_due(SIX_IST)
+    result = await world.dispatch_due(SIX_IST)
 
     assert result.failed == 1
     assert world.sender.sent == []
@@ -200,7 +218,7 @@ async def test_a_pack_withdrawn_after_planning_is_not_sent(world: World) -> None
     pack = packs[0]
     world.uow.store.packs[pack.id] = attrs.evolve(pack, status=ContentStatus.ARCHIVED)
 
-    result = await world.morning.dispatch_due(SIX_IST)
+    result = await world.dispatch_due(SIX_IST)
 
     assert result.failed == 1
     async with world.uow() as uow:
@@ -213,7 +231,7 @@ async def test_the_sla_summary_counts_the_morning(world: World) -> None:
     world.sender.fail_for(advisors[1].whatsapp_number)
     await world.morning.plan_morning(DAY)
     world.clock.set(SIX_IST + dt.timedelta(minutes=1))
-    await world.morning.dispatch_due(world.clock.now())
+    await world.dispatch_due(world.clock.now())
 
     summary = await world.morning.sla_summary(DAY)
 

@@ -11,12 +11,17 @@ import pytest
 
 from projectone.adapters.whatsapp_receipts import CloudWebhookReader
 from projectone.domain import Delivery, DeliveryStatus, Language
+from projectone.domain.advisor import Advisor
 from projectone.domain.errors import UnauthenticatedError, ValidationError
 from projectone.services.receipts import ReceiptService
 from projectone.testing.builders import reviewed
 from projectone.testing.demo_data import demo_advisors, demo_packs
-from projectone.testing.fakes import InMemoryUnitOfWorkFactory, SequentialIds
-from projectone.testing.whatsapp_simulator import build_status_webhook, sign_body
+from projectone.testing.fakes import FixedClock, InMemoryUnitOfWorkFactory, SequentialIds
+from projectone.testing.whatsapp_simulator import (
+    build_message_webhook,
+    build_status_webhook,
+    sign_body,
+)
 
 SECRET = "app-secret-for-tests"
 DAY = dt.date(2026, 11, 23)
@@ -28,6 +33,7 @@ class World:
     uow: InMemoryUnitOfWorkFactory
     service: ReceiptService
     deliveries: list[Delivery]
+    advisors: list[Advisor]
 
     def stored(self, delivery: Delivery) -> Delivery:
         return self.uow.store.deliveries[delivery.id]
@@ -59,7 +65,8 @@ async def make_world(n: int = 3, *, sent: bool = True) -> World:
         await tx.content.add_many(reviewed(p) for p in packs)
         await tx.deliveries.add_many(deliveries)
         await tx.commit()
-    return World(uow, ReceiptService(uow, CloudWebhookReader(SECRET)), deliveries)
+    service = ReceiptService(uow, CloudWebhookReader(SECRET), FixedClock(T0), SequentialIds())
+    return World(uow, service, deliveries, advisors)
 
 
 def event(message_id: str, status: str, seconds: int, **extra: Any) -> dict[str, Any]:
@@ -121,7 +128,7 @@ async def test_a_webhook_with_a_bad_signature_is_refused_and_writes_nothing(
 async def test_without_an_app_secret_every_webhook_is_refused() -> None:
     world = await make_world()
     body = build_status_webhook([event("wamid.0", "delivered", 10)])
-    service = ReceiptService(world.uow, CloudWebhookReader(None))
+    service = ReceiptService(world.uow, CloudWebhookReader(None), FixedClock(T0), SequentialIds())
     with pytest.raises(UnauthenticatedError, match="no app secret"):
         await service.ingest(body, sign_body("", body))
 
@@ -134,13 +141,24 @@ async def test_receipts_for_unknown_messages_are_counted_and_touch_nothing() -> 
             event("wamid.unknown", "delivered", 10),
             event("wamid.other", "read", 11, callback_data=str(uuid.uuid4())),
             event("wamid.x", "read", 12, callback_data="not-a-uuid"),
-            # Names a real delivery, but that delivery was sent under another message id.
-            event("wamid.y", "read", 13, callback_data=str(world.deliveries[0].id)),
         ]
     )
     result = await world.service.ingest(body, signature)
-    assert (result.applied, result.unknown) == (0, 4)
+    assert (result.applied, result.unknown) == (0, 3)
     assert world.uow.store.deliveries == before
+
+
+async def test_a_second_message_of_a_sent_delivery_is_noted_as_a_duplicate_not_applied() -> None:
+    world = await make_world()
+    first = world.deliveries[0]
+    # Names a real delivery, but that delivery was sent under another message id.
+    body, signature = signed([event("wamid.y", "read", 13, callback_data=str(first.id))])
+    result = await world.service.ingest(body, signature)
+    again = await world.service.ingest(body, signature)
+    stored = world.uow.store.deliveries[first.id]
+    assert (result.applied, result.duplicates, again.duplicates) == (0, 1, 0)
+    assert stored.status is first.status
+    assert stored.duplicate_message_ids == ("wamid.y",)
 
 
 async def test_a_send_whose_answer_was_lost_is_found_by_its_callback_data() -> None:
@@ -174,3 +192,22 @@ async def test_a_body_that_is_not_json_is_a_validation_error_after_the_signature
     body = b"{not json"
     with pytest.raises(ValidationError):
         await world.service.ingest(body, sign_body(SECRET, body))
+
+
+async def test_inbound_messages_are_recorded_once_and_linked_to_their_advisor() -> None:
+    world = await make_world(2)
+    known = world.advisors[1].whatsapp_number
+    first = build_message_webhook(known.lstrip("+"), "STOP", message_id="wamid.in-1")
+    stranger = build_message_webhook("919999999999", "hello", message_id="wamid.in-2")
+    results = [
+        await world.service.ingest(body, sign_body(SECRET, body))
+        for body in (first, first, stranger)  # Meta redelivers webhooks
+    ]
+    assert [r.inbound_messages for r in results] == [1, 0, 1]
+    stored = world.uow.store.inbound
+    assert stored["wamid.in-1"].advisor_id == world.advisors[1].id
+    assert stored["wamid.in-1"].body == "STOP"
+    assert stored["wamid.in-2"].advisor_id is None
+    async with world.uow() as uow:
+        (mine,) = await uow.inbound.for_advisor(world.advisors[1].id)
+    assert mine.provider_message_id == "wamid.in-1"

@@ -4,17 +4,18 @@ import datetime as dt
 import json
 import uuid
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from projectone.domain import Delivery, summarize
 from projectone.domain.delivery import DeliveryStatus
-from projectone.domain.errors import ValidationError
 from projectone.domain.failure import KNOWN_CODES, FailureClass, classify
 from projectone.domain.language import Language
 from projectone.domain.sla import OWN_CODE_CLASSES, failure_class_of
-from projectone.services import morning as morning_service
+from projectone.services import dispatch as dispatch_service
+from projectone.testing.builders import planned_delivery
 from projectone.testing.strategies import deliveries
 
 # Provider codes known and unknown, our own codes, and codes nobody wrote down.
@@ -198,19 +199,23 @@ def test_an_expired_delivery_without_a_code_is_a_system_error() -> None:
     assert summarize([expired], NOW).failures_by_class[FailureClass.SYSTEM_ERROR] == 1
 
 
-def test_every_code_the_morning_service_writes_has_a_class() -> None:
-    own = {
-        value
-        for name, value in vars(morning_service).items()
-        if name.isupper() and isinstance(value, str)
-    }
-    assert own >= {"content_changed", "content_integrity", "provider_unavailable"}
+def test_every_code_the_dispatch_worker_writes_has_a_class() -> None:
+    own = set(dispatch_service.ERROR_CODES)
+    assert own >= {"content_changed", "content_integrity", "sla_cutoff", "outcome_unknown"}
     assert own <= set(OWN_CODE_CLASSES)
 
 
-def test_counts_the_engine_does_not_record_yet_are_passed_through() -> None:
-    s = summarize([], NOW, fallbacks_used=2, sms_backups=3, duplicates=1)
-    assert (s.fallbacks_used, s.sms_backups, s.duplicates) == (2, 3, 1)
-    assert s.as_dict()["sms_backups"] == 3
-    with pytest.raises(ValidationError):
-        summarize([], NOW, duplicates=-1)
+def test_fallbacks_sms_backups_and_duplicates_are_counted_from_the_deliveries() -> None:
+    base = planned_delivery()
+    six = base.scheduled_for
+    base = base.start_sending(six)
+    plain = base.mark_sent("wamid.1", six + dt.timedelta(seconds=3))
+    fallback = attrs.evolve(plain, id=uuid.uuid4(), fallback=True).note_message("wamid.1")
+    fallback = attrs.evolve(fallback, provider_message_id="wamid.2").note_message("wamid.3")
+    failed = attrs.evolve(base, id=uuid.uuid4()).mark_failed("131026", "undeliverable", six)
+    backup = failed.sms_backup(id=uuid.uuid4(), now=six)
+    sent_backup = backup.start_sending(six).mark_sent("sms-1", six + dt.timedelta(seconds=9))
+    s = summarize([plain, fallback, failed, sent_backup], NOW)
+    assert (s.planned, s.sent, s.failed) == (3, 2, 1)
+    assert (s.fallbacks_used, s.sms_backups, s.sms_sent, s.duplicates) == (1, 1, 1, 1)
+    assert s.as_dict()["sms_backups"] == 1

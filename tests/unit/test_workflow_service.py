@@ -32,8 +32,8 @@ from projectone.ports.ai import ReviewResult
 from projectone.services import CatalogService, MorningService
 from projectone.services.audit import AuditService
 from projectone.services.compliance import ComplianceService
+from projectone.services.dispatch import CONTENT_INTEGRITY, DispatchWorker
 from projectone.services.incidents import IncidentService
-from projectone.services.morning import CONTENT_INTEGRITY
 from projectone.services.workflow import ReviewDecision, WorkflowService
 from projectone.testing.demo_data import demo_advisors
 from projectone.testing.fakes import (
@@ -281,13 +281,18 @@ async def test_an_altered_approved_pack_is_not_sent_and_an_incident_says_why(wor
     await world.workflow.submit(pack.id, world.author())
     await world.workflow.approve(pack.id, ADMIN)
     sender = FakeWhatsAppSender()
-    morning = MorningService(uow_factory=world.uow, sender=sender, clock=world.clock, ids=world.ids)
+    morning = MorningService(
+        uow_factory=world.uow, clock=world.clock, ids=world.ids, rulebook=default_rulebook()
+    )
     await morning.plan_morning(DAY)
     # Someone with database access rewrites the approved text.
     store = world.uow.store
     store.packs[pack.id] = attrs.evolve(store.packs[pack.id], variants={Language.EN: PROMISE})
     world.clock.set(dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC))
-    result = await morning.dispatch_due(world.clock.now())
+    worker = DispatchWorker(
+        uow_factory=world.uow, whatsapp=sender, clock=world.clock, ids=world.ids
+    )
+    result = await worker.run(drain=dt.timedelta(seconds=-1))
     assert (result.sent, result.failed) == (0, 1)
     assert sender.sent == []
     (delivery,) = store.deliveries.values()

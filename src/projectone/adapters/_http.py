@@ -84,6 +84,9 @@ async def post_json(
         raise UnavailableError(
             target, "no answer within the timeout; the outcome is unknown"
         ) from exc
+    except aiohttp.ClientConnectorError as exc:
+        # No connection, so no request: sending again cannot duplicate anything.
+        raise UnavailableError(target, _describe(exc), outcome_unknown=False) from exc
     except aiohttp.ClientError as exc:
         raise UnavailableError(target, _describe(exc)) from exc
 

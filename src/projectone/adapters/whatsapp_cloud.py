@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import aiohttp
+import attrs
 
 from projectone.adapters._http import post_json, provider_target, unreadable_answer
 from projectone.domain.errors import ProviderError, ValidationError
@@ -52,7 +53,10 @@ __all__ = [
     "MAX_CALLBACK_DATA_LENGTH",
     "MAX_RATE",
     "MAX_TEXT_BODY_LENGTH",
+    "MIN_ADAPTIVE_RATE",
     "PROVIDER",
+    "RECOVERY_PER_SECOND",
+    "THROUGHPUT_CODES",
     "SendThrottle",
     "WhatsAppCloudSender",
 ]
@@ -63,6 +67,13 @@ PROVIDER: Final = "whatsapp"
 MAX_TEXT_BODY_LENGTH: Final = 4096
 #: ``TokenBucket`` works on aware datetimes; monotonic seconds are laid on this origin.
 _MONOTONIC_ORIGIN: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: Meta's throughput refusals (app, account, number). 131056, the per-recipient pair limit,
+#: is not one: it says nothing about the number's pace.
+THROUGHPUT_CODES: Final = frozenset({4, 80007, 130429})
+#: After a slow-down the rate climbs back by this share of the configured rate per second.
+RECOVERY_PER_SECOND: Final = 0.05
+#: The slowest an adaptive throttle goes, whatever Meta says.
+MIN_ADAPTIVE_RATE: Final = 1.0
 
 
 class SendThrottle:
@@ -74,6 +85,13 @@ class SendThrottle:
     a process. The bucket *reserves* (see ``TokenBucket.take``), so a caller only holds the
     lock for the instant it takes a token and then waits for its own turn, concurrently with
     the others; the sum of the turns never outruns the rate.
+
+    The pace adapts to what Meta says (additive increase, multiplicative decrease): a rate
+    limit refusal (:meth:`rate_limited`) halves the number's rate, at most once a second and
+    never below 1/s, and empties its bucket; from then on the rate climbs back by
+    :data:`RECOVERY_PER_SECOND` of the configured rate per second. A number whose real
+    throughput is below the configured rate (a new number, a quality downgrade) is thus sent
+    at about what it can take instead of burning retries on 130429.
 
     ``monotonic`` (seconds, like ``time.monotonic``) and ``sleep`` (like ``asyncio.sleep``) are
     injectable so tests run on a fake clock without waiting.
@@ -89,6 +107,9 @@ class SendThrottle:
         # Validates the rate (above 0, up to MAX_RATE) with the domain's own ValidationError.
         self._fresh = TokenBucket(rate=rate)
         self._buckets: dict[str, TokenBucket] = {}
+        # Per number: when its rate was last lowered or raised (monotonic seconds).
+        self._adjusted: dict[str, float] = {}
+        self._slowed: dict[str, float] = {}
         self._monotonic = monotonic
         self._sleep = sleep
         # The take is a read-modify-write of the shared bucket. Today it has no await inside
@@ -107,15 +128,50 @@ class SendThrottle:
 
     async def wait_turn(self, phone_number_id: str) -> float:
         """Take one token for ``phone_number_id``, sleep until it may be used, and return the
-        seconds slept (0.0 when a token was there)."""
-        async with self._lock:
-            now = _MONOTONIC_ORIGIN + dt.timedelta(seconds=self._monotonic())
-            bucket, wait = self.bucket(phone_number_id).take(now)
-            self._buckets[phone_number_id] = bucket
-        seconds = wait.total_seconds()
-        if seconds > 0:
+        seconds slept (0.0 when a token was there). A slow-down while asleep invalidates the
+        turn (it was reserved at the old pace) and a new one is taken at the new pace."""
+        slept = 0.0
+        while True:
+            async with self._lock:
+                seconds_now = self._monotonic()
+                now = _MONOTONIC_ORIGIN + dt.timedelta(seconds=seconds_now)
+                bucket = self._recovered(phone_number_id, seconds_now)
+                bucket, wait = bucket.take(now)
+                self._buckets[phone_number_id] = bucket
+                generation = self._slowed.get(phone_number_id)
+            seconds = wait.total_seconds()
+            if seconds <= 0:
+                return slept
             await self._sleep(seconds)
-        return seconds
+            slept += seconds
+            if self._slowed.get(phone_number_id) == generation:
+                return slept
+
+    def rate_limited(self, phone_number_id: str) -> None:
+        """Meta refused a send of ``phone_number_id`` for throughput: slow that number down."""
+        seconds_now = self._monotonic()
+        last = self._slowed.get(phone_number_id)
+        # Refusals of one burst arrive together; they are one signal, not one per message.
+        if last is not None and seconds_now - last < 1.0:
+            return
+        bucket = self.bucket(phone_number_id)
+        slower = max(MIN_ADAPTIVE_RATE, bucket.rate / 2)
+        self._buckets[phone_number_id] = attrs.evolve(
+            bucket, rate=slower, capacity=max(1.0, slower), tokens=min(bucket.tokens, 0.0)
+        )
+        self._slowed[phone_number_id] = self._adjusted[phone_number_id] = seconds_now
+
+    def _recovered(self, phone_number_id: str, seconds_now: float) -> TokenBucket:
+        bucket = self.bucket(phone_number_id)
+        ceiling = self._fresh.rate
+        if bucket.rate >= ceiling:
+            return bucket
+        elapsed = max(0.0, seconds_now - self._adjusted.get(phone_number_id, seconds_now))
+        faster = min(ceiling, bucket.rate + ceiling * RECOVERY_PER_SECOND * elapsed)
+        self._adjusted[phone_number_id] = seconds_now
+        return attrs.evolve(
+            bucket, rate=faster, capacity=max(1.0, faster), tokens=min(bucket.tokens, faster)
+        )
 
 
 class WhatsAppCloudSender:
@@ -210,7 +266,12 @@ class WhatsAppCloudSender:
             client_timeout=self._timeout,
             target=self._target,
         )
-        return _interpret(status, raw)
+        try:
+            return _interpret(status, raw)
+        except ProviderError as exc:
+            if exc.provider_code in THROUGHPUT_CODES and self._throttle is not None:
+                self._throttle.rate_limited(self._phone_number_id)
+            raise
 
 
 # -- wire bodies ------------------------------------------------------------------------------

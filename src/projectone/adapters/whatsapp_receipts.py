@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from projectone.adapters.whatsapp_webhook import parse_webhook, verify_signature
 from projectone.domain.errors import UnauthenticatedError
-from projectone.ports.receipts import ReceiptBatch, StatusReceipt
+from projectone.ports.receipts import ReceiptBatch, ReceivedMessage, StatusReceipt
 
 __all__ = ["CloudWebhookReader"]
 
@@ -36,9 +36,19 @@ class CloudWebhookReader:
             )
             for s in batch.statuses
         )
+        messages = tuple(
+            ReceivedMessage(
+                message_id=m.message_id,
+                from_number=m.from_number,
+                type=m.type,
+                at=m.timestamp,
+                text=m.text,
+            )
+            for m in batch.messages
+        )
         return ReceiptBatch(
             receipts=receipts,
-            inbound_messages=len(batch.messages),
+            messages=messages,
             rejected=len(batch.rejected),
             rejections=tuple(f"{r.path}: {r.reason}" for r in batch.rejected),
         )

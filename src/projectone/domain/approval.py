@@ -15,6 +15,9 @@ Arguments are checked first, then the state, then the actor: asking to approve a
 start from one, and ``mark_delivered`` refuses content whose hash differs from the hash that
 was approved.
 Approved and scheduled packs are never edited: ``edit`` makes a new draft version instead.
+An approved or scheduled pack that the rulebook in force now blocks is ``pull``ed: its approval
+is withdrawn (it becomes rejected, without an approved hash) and it can only come back as a
+revised new version that passes review again.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ __all__ = [
     "edit",
     "escalate",
     "mark_delivered",
+    "pull",
     "reject",
     "review_order",
     "revise",
@@ -89,6 +93,7 @@ class Action(enum.StrEnum):
     SCHEDULE = "schedule"
     UNSCHEDULE = "unschedule"
     MARK_DELIVERED = "mark_delivered"
+    PULL = "pull"
     ARCHIVE = "archive"
 
 
@@ -443,6 +448,58 @@ def escalate(
         raise InvalidTransitionError(_ENTITY, pack.status.value, action.value, "already escalated")
     escalated = attrs.evolve(pack, escalated=True)
     return _record(action.value, pack, escalated, actor, now, event_id, text)
+
+
+def pull(
+    pack: ContentPack,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    outcome: ComplianceOutcome,
+) -> Transition:
+    """approved or scheduled → rejected, because a re-check under the rulebook in force now
+    blocks the pack (``outcome.verdict`` must be ``block``).
+
+    The approval is withdrawn: ``approved_hash`` is cleared, so nothing can send the pack any
+    more, and the new compliance outcome replaces the one recorded at submission. The actor
+    becomes the reviewer of record and the reasons are the review note and the event's reason;
+    the author fixes the content with ``revise`` (a new version, checked and reviewed again).
+    By the system (the morning planner), an admin or a compliance officer, never the author.
+    """
+    _check_call(pack, actor, now, event_id)
+    if not isinstance(outcome, ComplianceOutcome):
+        raise ValidationError("outcome", outcome, "must be a ComplianceOutcome")
+    action = Action.PULL
+    _require_state(pack, action, _S.APPROVED, _S.SCHEDULED)
+    if outcome.verdict != "block":
+        raise InvalidTransitionError(
+            _ENTITY,
+            pack.status.value,
+            action.value,
+            f"the re-check's verdict is {outcome.verdict}, only a block pulls a pack",
+        )
+    if actor.role not in (Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.SYSTEM):
+        raise PermissionDeniedError(
+            action.value, "only an admin, a compliance officer or the system pulls a pack"
+        )
+    if _is_author(pack, actor):
+        raise PermissionDeniedError(action.value, "the author cannot pull their own pack")
+    reasons = [r.strip() for r in outcome.reasons if r.strip()]
+    note = "; ".join(reasons) or f"blocked by rulebook {outcome.rulebook_version}"
+    pulled = attrs.evolve(
+        pack,
+        status=_S.REJECTED,
+        risk_score=outcome.risk_score,
+        compliance_verdict=outcome.verdict,
+        rulebook_version=outcome.rulebook_version,
+        findings=outcome.findings,
+        requires_human=outcome.requires_human,
+        reviewer_id=actor.id,
+        reviewed_at=now,
+        review_note=note,
+        approved_hash=None,
+    )
+    return _record(action.value, pack, pulled, actor, now, event_id, note)
 
 
 def _new_version(

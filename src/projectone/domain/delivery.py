@@ -109,6 +109,12 @@ def _variant(value: object) -> Variant:
     return to_enum(Variant, "variant", value)
 
 
+def _message_ids(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise ValidationError("duplicate_message_ids", value, "must be a list of message ids")
+    return tuple(str(v) for v in value)
+
+
 def _status(value: object) -> DeliveryStatus:
     return to_enum(DeliveryStatus, "status", value)
 
@@ -137,6 +143,23 @@ class Delivery:
     delivered_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
     read_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
     failed_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    #: When a worker may next pick it up: the send time, then each retry's backoff.
+    next_attempt_at: dt.datetime = attrs.field(
+        default=attrs.Factory(lambda self: self.scheduled_for, takes_self=True),
+        validator=optional_aware,
+    )
+    #: The failure class (``projectone.domain.failure``) of the last provider error.
+    failure_class: str | None = None
+    #: For an SMS backup: the WhatsApp delivery it stands in for.
+    backup_of: uuid.UUID | None = None
+    #: Whether the pack came from the fallback library (the selection is stored apart).
+    fallback: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    #: The worker holding it while ``sending``, and until when (``None`` when nobody does).
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    #: Provider message ids of further sends of this same delivery (a resend after an unknown
+    #: outcome that had in fact gone out): each one is a duplicate the advisor received.
+    duplicate_message_ids: tuple[str, ...] = attrs.field(default=(), converter=_message_ids)
 
     @classmethod
     def plan(
@@ -151,9 +174,11 @@ class Delivery:
         to: str,
         content_hash: str,
         now: dt.datetime,
+        fallback: bool = False,
     ) -> Delivery:
         """A queued delivery at ``send_time`` (Asia/Kolkata) on ``date``."""
         return cls(
+            fallback=fallback,
             id=id,
             advisor_id=advisor_id,
             pack_id=pack_id,
@@ -177,7 +202,17 @@ class Delivery:
         return SlaOutcome.MISSED if now > self.sla_target else SlaOutcome.PENDING
 
     def is_due(self, now: dt.datetime) -> bool:
-        return self.status is DeliveryStatus.QUEUED and self.scheduled_for <= now
+        return self.status is DeliveryStatus.QUEUED and self.next_attempt_at <= now
+
+    def lease_expired(self, now: dt.datetime) -> bool:
+        """Whether a ``sending`` delivery's worker is presumed dead (or never leased it)."""
+        return self.status is DeliveryStatus.SENDING and (
+            self.lease_expires_at is None or self.lease_expires_at <= now
+        )
+
+    def holds(self, owner: str) -> bool:
+        """Whether ``owner`` still holds the lease: nobody took the delivery over meanwhile."""
+        return self.status is DeliveryStatus.SENDING and self.lease_owner == owner
 
     def advance(self, status: DeliveryStatus, at: dt.datetime, **changes: Any) -> Delivery:
         """Move to ``status`` at ``at``; raise ``InvalidTransitionError`` on a backward move."""
@@ -202,14 +237,116 @@ class Delivery:
             floor = current
         return attrs.evolve(self, status=status, **stamps, **changes)
 
-    def start_sending(self, at: dt.datetime) -> Delivery:
-        return self.advance(DeliveryStatus.SENDING, at, attempts=self.attempts + 1)
+    def start_sending(
+        self, at: dt.datetime, *, owner: str | None = None, until: dt.datetime | None = None
+    ) -> Delivery:
+        """Claim it for one attempt, leased to ``owner`` until ``until`` when given."""
+        if (owner is None) != (until is None):
+            raise ValidationError("lease", owner, "a lease needs both an owner and an expiry")
+        return self.advance(
+            DeliveryStatus.SENDING,
+            at,
+            attempts=self.attempts + 1,
+            lease_owner=owner,
+            lease_expires_at=until,
+        )
+
+    def relet(self, owner: str, until: dt.datetime) -> Delivery:
+        """Take over (or extend) the lease of a ``sending`` delivery."""
+        if self.status is not DeliveryStatus.SENDING:
+            raise InvalidTransitionError("delivery", self.status.value, "lease")
+        return attrs.evolve(self, lease_owner=owner, lease_expires_at=until)
 
     def mark_sent(self, provider_message_id: str, at: dt.datetime) -> Delivery:
-        return self.advance(DeliveryStatus.SENT, at, provider_message_id=provider_message_id)
+        return self.advance(
+            DeliveryStatus.SENT,
+            at,
+            provider_message_id=provider_message_id,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
 
-    def mark_failed(self, code: str, message: str, at: dt.datetime) -> Delivery:
-        return self.advance(DeliveryStatus.FAILED, at, error_code=code, error_message=message)
+    def mark_failed(
+        self, code: str, message: str, at: dt.datetime, *, failure_class: str | None = None
+    ) -> Delivery:
+        return self.advance(
+            DeliveryStatus.FAILED,
+            at,
+            error_code=code,
+            error_message=message,
+            failure_class=failure_class or self.failure_class,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    def schedule_retry(
+        self,
+        at: dt.datetime,
+        *,
+        error_code: str,
+        error_message: str,
+        failure_class: str | None = None,
+    ) -> Delivery:
+        """Back to the queue after a failed attempt, due again at ``at``; the error stays on
+        record until a later attempt succeeds. The only way back from ``sending``."""
+        if self.status is not DeliveryStatus.SENDING:
+            raise InvalidTransitionError("delivery", self.status.value, "schedule a retry")
+        if not error_code:
+            raise ValidationError("error_code", error_code, "a retry needs the error it follows")
+        if at.tzinfo is None:
+            raise ValidationError("at", at, "must be a timezone-aware datetime")
+        return attrs.evolve(
+            self,
+            status=DeliveryStatus.QUEUED,
+            next_attempt_at=at,
+            error_code=error_code,
+            error_message=error_message,
+            failure_class=failure_class,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    def expire(self, at: dt.datetime, *, code: str, message: str) -> Delivery:
+        """Give up on WhatsApp before anything was sent (the SMS backup takes over)."""
+        return self.advance(
+            DeliveryStatus.EXPIRED,
+            at,
+            error_code=code,
+            error_message=message,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    def sms_backup(self, *, id: uuid.UUID, now: dt.datetime) -> Delivery:
+        """The SMS delivery standing in for this WhatsApp one, due at once. There is at most
+        one per advisor, date and variant (the planning key), so a backup is never doubled."""
+        if self.channel is not Channel.WHATSAPP:
+            raise ValidationError("channel", self.channel.value, "only WhatsApp has an SMS backup")
+        return Delivery(
+            id=id,
+            advisor_id=self.advisor_id,
+            pack_id=self.pack_id,
+            date=self.date,
+            language=self.language,
+            channel=Channel.SMS,
+            variant=self.variant,
+            to=self.to,
+            content_hash=self.content_hash,
+            scheduled_for=self.scheduled_for,
+            queued_at=now,
+            next_attempt_at=now,
+            backup_of=self.id,
+            fallback=self.fallback,
+        )
+
+    def note_message(self, message_id: str) -> Delivery:
+        """Record that the provider reported ``message_id`` for this delivery: a duplicate when
+        it differs from the message id on record. Idempotent."""
+        if self.provider_message_id in (None, message_id) or message_id in (
+            self.duplicate_message_ids
+        ):
+            return self
+        return attrs.evolve(self, duplicate_message_ids=(*self.duplicate_message_ids, message_id))
 
     def apply_report(
         self,
@@ -227,4 +364,7 @@ class Delivery:
             return self
         if status is _S.FAILED:
             return self.mark_failed(error_code or "unknown", error_message or "", at)
+        if self.status is _S.SENDING:
+            # The provider took it: whoever held the lease has nothing left to decide.
+            return self.advance(status, at, lease_owner=None, lease_expires_at=None)
         return self.advance(status, at)

@@ -147,9 +147,13 @@ class UnavailableError(ProjectOneError):
 
     code = "unavailable"
 
-    def __init__(self, target: str, reason: str) -> None:
+    def __init__(self, target: str, reason: str, *, outcome_unknown: bool = True) -> None:
         self.target = target
         self.reason = reason
+        #: Whether the request may have reached the service (a timeout, a dropped answer):
+        #: ``False`` only when it certainly did not (the connection was never made), so that
+        #: a caller may send again without risking a duplicate.
+        self.outcome_unknown = outcome_unknown
         super().__init__(f"{target} is unavailable: {reason}")
 
 

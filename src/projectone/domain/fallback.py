@@ -41,17 +41,29 @@ from typing import Any
 import attrs
 
 from projectone.domain._validate import (
+    aware,
     flag,
     is_uuid,
+    optional_nonblank,
     require_nonblank,
     to_enum,
     whole_number,
 )
-from projectone.domain.errors import ValidationError
+from projectone.domain.audit import (
+    Actor,
+    AuditDraft,
+    Role,
+    change_event,
+    check_event_args,
+)
+from projectone.domain.audit import to_json_value as to_json
+from projectone.domain.content import ContentPack
+from projectone.domain.errors import PermissionDeniedError, ValidationError
 from projectone.domain.language import Language
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "ALL_MONTHS",
     "DEFAULT_WEIGHTS",
     "FRESHNESS_HALF_LIFE_DAYS",
     "MAX_RUNNER_UPS",
@@ -61,10 +73,13 @@ __all__ = [
     "Exclusion",
     "Factors",
     "FallbackCandidate",
+    "LibraryEntry",
     "ScoreBreakdown",
     "Selection",
+    "SelectionRecord",
     "TriggerReason",
     "Weights",
+    "add_to_library",
     "confidence",
     "exclusion",
     "factors",
@@ -88,6 +103,10 @@ FRESHNESS_HALF_LIFE_DAYS = 180
 RECENCY_HALF_LIFE_DAYS = 60
 # How many next-best packs a selection keeps, to show what else was close.
 MAX_RUNNER_UPS = 3
+# Every month of the year: the applicable months of an evergreen pack.
+ALL_MONTHS = frozenset(range(1, 13))
+# The longest topic the library stores (the ``fallback_library.topic`` column).
+MAX_TOPIC_LENGTH = 64
 
 
 class TriggerReason(enum.StrEnum):
@@ -597,4 +616,131 @@ def select_fallback(
         considered=len(offered),
         filtered_out=filtered_out,
         weights=weights,
+    )
+
+
+# --- the library and stored selections ------------------------------------------------------------
+
+
+def _library_topic(value: object) -> str:
+    topic = require_nonblank("topic", value)
+    if len(topic) > MAX_TOPIC_LENGTH:
+        raise ValidationError("topic", value, f"must be at most {MAX_TOPIC_LENGTH} characters")
+    return topic
+
+
+@attrs.frozen(kw_only=True)
+class LibraryEntry:
+    """A pack of the shared fallback library with the editors' metadata about it.
+
+    The pack itself is an ordinary content pack (shared: no advisor), approved through the
+    workflow like any other; its languages are its variants'. ``priority`` (0-100) and
+    ``quality`` (0-100) are the editors' ratings, ``engagement`` (0-1) the audience's
+    historical response. An inactive entry stays on record but is never offered.
+    """
+
+    pack_id: uuid.UUID = attrs.field(validator=is_uuid)
+    topic: str = attrs.field(converter=_library_topic)
+    applicable_months: frozenset[int] = attrs.field(converter=_months)
+    expires_on: dt.date | None = attrs.field(default=None, validator=_optional_date)
+    priority: int = attrs.field(validator=whole_number(0, 100))
+    engagement: float = attrs.field(converter=_engagement)
+    quality: int = attrs.field(validator=whole_number(0, 100))
+    created_on: dt.date = attrs.field(validator=_date)
+    active: bool = attrs.field(default=True, validator=flag)
+
+    def candidate(
+        self, *, languages: Iterable[Language | str], passes_rulebook: bool
+    ) -> FallbackCandidate:
+        """This entry as :func:`select_fallback` sees it: the pack is written in
+        ``languages``, and ``passes_rulebook`` says whether the rulebook in force today lets
+        it through."""
+        return FallbackCandidate(
+            pack_id=self.pack_id,
+            languages=languages,
+            topic=self.topic,
+            applicable_months=self.applicable_months,
+            expires_on=self.expires_on,
+            priority=self.priority,
+            engagement=self.engagement,
+            quality=self.quality,
+            passes_rulebook=passes_rulebook,
+            created_on=self.created_on,
+        )
+
+
+def _selection(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Selection):
+        raise ValidationError(attribute.name, value, "must be a Selection")
+
+
+@attrs.frozen(kw_only=True)
+class SelectionRecord:
+    """A :class:`Selection` as stored: with its id, the version of the rulebook its
+    candidates were checked against, and when it was made."""
+
+    id: uuid.UUID = attrs.field(validator=is_uuid)
+    selection: Selection = attrs.field(validator=_selection)
+    rulebook_version: str | None = attrs.field(default=None, validator=optional_nonblank)
+    selected_at: dt.datetime = attrs.field(validator=aware)
+
+    @property
+    def advisor_id(self) -> uuid.UUID:
+        return self.selection.advisor_id
+
+    @property
+    def date(self) -> dt.date:
+        return self.selection.date
+
+    @property
+    def pack_id(self) -> uuid.UUID:
+        return self.selection.pack_id
+
+
+_LIBRARY_EDITORS = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.SYSTEM})
+_ENTRY_FIELDS = (
+    "topic",
+    "applicable_months",
+    "expires_on",
+    "priority",
+    "engagement",
+    "quality",
+    "created_on",
+    "active",
+)
+
+
+def add_to_library(
+    entry: LibraryEntry, pack: ContentPack, actor: Actor, now: dt.datetime, event_id: uuid.UUID
+) -> AuditDraft:
+    """The audit event of ``pack`` joining the fallback library as ``entry``.
+
+    Only shared packs (no advisor) that are approved (or scheduled) may join: the library sends
+    them to anyone, so they must have been through review. By an admin, a compliance officer or
+    the system; anything else raises before there is anything to record.
+    """
+    check_event_args(actor, now, event_id)
+    if not isinstance(entry, LibraryEntry):
+        raise ValidationError("entry", entry, "must be a LibraryEntry")
+    if not isinstance(pack, ContentPack) or pack.id != entry.pack_id:
+        raise ValidationError("pack", pack, "must be the entry's content pack")
+    if pack.advisor_id is not None:
+        raise ValidationError("pack", pack.id, "a library pack is shared: it has no advisor")
+    if not pack.sendable or pack.approved_hash != pack.content_hash:
+        raise ValidationError("pack", pack.id, "only approved content joins the library")
+    if actor.role not in _LIBRARY_EDITORS:
+        raise PermissionDeniedError(
+            "add_to_library", "only an admin, a compliance officer or the system edits the library"
+        )
+    new = {name: to_json(getattr(entry, name), name) for name in _ENTRY_FIELDS}
+    return change_event(
+        action="library_add",
+        entity_type="fallback_library",
+        entity_id=str(entry.pack_id),
+        old=None,
+        new=new,
+        actor=actor,
+        now=now,
+        event_id=event_id,
+        always=("active",),
     )

@@ -1,9 +1,9 @@
 """The SLA summary of a morning: what was planned, sent and on time (DESIGN.md §3.4).
 
 The summary is computed from the deliveries alone, as they are at ``now``, so the same
-morning reported twice gives the same figures unless a delivery moved in between. What the
-deliveries do not record (fallback packs chosen, SMS backups sent, duplicates caught) is
-passed in by the caller; see :func:`summarize`.
+morning reported twice gives the same figures unless a delivery moved in between. WhatsApp
+deliveries are the plan; SMS deliveries are the backups standing in for some of them, counted
+apart (``sms_backups``) so that a morning never looks bigger than its list of advisors.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import require_whole_number
-from projectone.domain.delivery import Delivery, DeliveryStatus, SlaOutcome
+from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, SlaOutcome
 from projectone.domain.failure import FailureClass, classify
 
 __all__ = ["OWN_CODE_CLASSES", "SlaSummary", "failure_class_of", "summarize"]
@@ -38,6 +37,11 @@ _FAILED = frozenset({DeliveryStatus.FAILED, DeliveryStatus.EXPIRED})
 #:   incident, which carries the detail).
 #: - ``provider_unavailable`` (no answer from the provider) → ``system_error``, as
 #:   :func:`projectone.domain.failure.classify` classes a request that got no answer.
+#: - ``outcome_unknown`` (no answer and no receipt: handed to SMS under at-most-once),
+#:   ``sla_cutoff`` (still unsent at the SMS cutoff) and ``stale`` (found due hours after its
+#:   morning, not sent at all) → ``system_error``: the pipeline, not the message, failed.
+#: - ``sms_not_configured`` and ``sms_invalid`` (an SMS backup that could not be built)
+#:   → ``template_error``: fix the SMS gateway settings or the DLT templates.
 #: - ``unknown`` (a provider receipt that said "failed" without a code) → ``unknown``.
 #:
 #: Any other non-numeric code, and an expired delivery without a code, follow the rules in
@@ -47,6 +51,11 @@ OWN_CODE_CLASSES: Mapping[str, FailureClass] = MappingProxyType(
         "content_changed": FailureClass.CONTENT_VIOLATION,
         "content_integrity": FailureClass.CONTENT_VIOLATION,
         "provider_unavailable": FailureClass.SYSTEM_ERROR,
+        "outcome_unknown": FailureClass.SYSTEM_ERROR,
+        "sla_cutoff": FailureClass.SYSTEM_ERROR,
+        "stale": FailureClass.SYSTEM_ERROR,
+        "sms_not_configured": FailureClass.TEMPLATE_ERROR,
+        "sms_invalid": FailureClass.TEMPLATE_ERROR,
         "unknown": FailureClass.UNKNOWN,
     }
 )
@@ -101,8 +110,10 @@ class SlaSummary:
     ``window_start`` (the earliest scheduled time) with the number of messages the provider
     accepted in that minute; only minutes with sends appear, in order.
 
-    ``fallbacks_used``, ``sms_backups`` and ``duplicates`` are what the caller passed to
-    :func:`summarize`: zero until the engine records them.
+    ``fallbacks_used`` counts planned deliveries of a fallback-library pack, ``sms_backups``
+    the SMS deliveries standing in for WhatsApp ones (``sms_sent`` of them accepted by the
+    gateway), and ``duplicates`` the extra provider messages receipts revealed for a delivery
+    already sent (possible under the at-least-once policy).
     """
 
     planned: int
@@ -124,6 +135,7 @@ class SlaSummary:
     sends_by_minute: tuple[tuple[int, int], ...] = attrs.field(default=(), converter=_minutes)
     fallbacks_used: int = 0
     sms_backups: int = 0
+    sms_sent: int = 0
     duplicates: int = 0
 
     @property
@@ -168,6 +180,7 @@ class SlaSummary:
             "sends_by_minute": [[minute, n] for minute, n in self.sends_by_minute],
             "fallbacks_used": self.fallbacks_used,
             "sms_backups": self.sms_backups,
+            "sms_sent": self.sms_sent,
             "duplicates": self.duplicates,
         }
 
@@ -180,32 +193,22 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[max(rank, 1) - 1]
 
 
-def summarize(
-    deliveries: Iterable[Delivery],
-    now: dt.datetime,
-    *,
-    fallbacks_used: int = 0,
-    sms_backups: int = 0,
-    duplicates: int = 0,
-) -> SlaSummary:
-    """Summarise ``deliveries`` as seen at ``now``.
-
-    ``fallbacks_used`` (advisors sent a fallback pack), ``sms_backups`` (messages carried by
-    the SMS backup) and ``duplicates`` (second sends detected and suppressed) are not on a
-    delivery, so the caller passes them in. The service passes nothing yet because the engine
-    does not record them yet: the report then shows an honest zero, and the figures appear
-    once the engine counts them, without changing the report.
-    """
-    require_whole_number("fallbacks_used", fallbacks_used, 0)
-    require_whole_number("sms_backups", sms_backups, 0)
-    require_whole_number("duplicates", duplicates, 0)
+def summarize(deliveries: Iterable[Delivery], now: dt.datetime) -> SlaSummary:
+    """Summarise ``deliveries`` (WhatsApp ones and their SMS backups) as seen at ``now``."""
+    fallbacks_used = sms_backups = sms_sent = duplicates = 0
     planned = sent = failed = pending = met = missed = delivered = read = on_time = 0
     delays: list[float] = []
     sent_times: list[dt.datetime] = []
     failures: Counter[FailureClass] = Counter()
     window_start: dt.datetime | None = None
     for d in deliveries:
+        duplicates += len(d.duplicate_message_ids)
+        if d.channel is not Channel.WHATSAPP:
+            sms_backups += 1
+            sms_sent += d.status in _SENT
+            continue
         planned += 1
+        fallbacks_used += d.fallback
         if d.status in _SENT:
             sent += 1
         elif d.status in _FAILED:
@@ -249,5 +252,6 @@ def summarize(
         sends_by_minute=by_minute.items(),
         fallbacks_used=fallbacks_used,
         sms_backups=sms_backups,
+        sms_sent=sms_sent,
         duplicates=duplicates,
     )

@@ -12,20 +12,16 @@ import asyncio
 import datetime as dt
 import json
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import attrs
 from aiohttp import web
-from dependency_injector import providers
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from projectone import __version__
-from projectone.adapters.clock import SimulatedClock
 from projectone.adapters.rulebook_files import default_rulebook, load_rulebook
 from projectone.adapters.sqlalchemy import (
     SchemaOutdatedError,
@@ -34,7 +30,7 @@ from projectone.adapters.sqlalchemy import (
     safe_url,
     upgrade,
 )
-from projectone.container import Container, build_container, resolve, shutdown
+from projectone.container import Container, build_container, resolve
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import Actor, ActorType, Role
 from projectone.domain.compliance import RuleError, Subject, Verdict
@@ -47,7 +43,6 @@ from projectone.domain.errors import (
 )
 from projectone.domain.language import Language
 from projectone.domain.sla import SlaSummary
-from projectone.domain.timezone import local_to_utc
 from projectone.entrypoints._common import (
     EX_CONFIG,
     EX_DATAERR,
@@ -64,16 +59,22 @@ from projectone.entrypoints._common import (
     today,
     with_container,
 )
+from projectone.entrypoints.cli_demo import run_demo
+from projectone.entrypoints.cli_worker import add_commands as add_worker_commands
+from projectone.entrypoints.cli_worker import run_dispatch, run_worker
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
 from projectone.entrypoints.http import create_app
 from projectone.entrypoints.sla_html import CAPTION as SLA_CAPTION
 from projectone.entrypoints.sla_html import render_sla_html, summary_rows
 from projectone.services.compliance import ComplianceResult, ComplianceService
-from projectone.services.morning import SendOutcome
-from projectone.settings import Settings, WhatsAppSettings
-from projectone.testing.demo_data import demo_advisors, demo_packs
-from projectone.testing.whatsapp_simulator import WhatsAppSimulator
+from projectone.testing.demo_data import (
+    LIBRARY_AUTHOR_ID,
+    demo_advisors,
+    demo_library,
+    demo_packs,
+    lacks_content,
+)
 
 __all__ = ["main"]
 
@@ -102,9 +103,7 @@ def _parser() -> Parser:
     plan.add_argument("--json", action="store_true")
     db_option(plan)
 
-    dispatch = commands.add_parser("dispatch", help="send every delivery that is due now")
-    dispatch.add_argument("--json", action="store_true")
-    db_option(dispatch)
+    add_worker_commands(commands)
 
     report = commands.add_parser("report", help="reports")
     reports = report.add_subparsers(dest="report", required=True, parser_class=Parser)
@@ -188,7 +187,9 @@ async def _seed(args: argparse.Namespace, out: Console) -> int:
         seeded = await _seed_demo(container, args.advisors, date)
         out.print(
             f"seeded {seeded.advisors} advisors and {seeded.approved} approved packs for {date} "
-            f"({seeded.auto_approved} auto-approved, {seeded.blocked} blocked by compliance)"
+            f"({seeded.auto_approved} auto-approved, {seeded.blocked} blocked by compliance, "
+            f"{seeded.advisors - seeded.approved - seeded.blocked} advisors left without content); "
+            f"fallback library: {seeded.library} packs"
         )
         return 0
 
@@ -201,6 +202,8 @@ class _Seeded:
     approved: int
     auto_approved: int
     blocked: int
+    #: Packs in the fallback library (written by the first seed only).
+    library: int = 0
 
     @property
     def advisors(self) -> int:
@@ -208,19 +211,26 @@ class _Seeded:
 
 
 _DEMO_REVIEWER = Actor(type=ActorType.USER, id="admin:demo-reviewer", role=Role.ADMIN)
+_LIBRARY_AUTHOR = Actor(type=ActorType.SYSTEM, id=LIBRARY_AUTHOR_ID, role=Role.SYSTEM)
+_LIBRARY_REVIEWER = Actor(
+    type=ActorType.USER, id="compliance:demo-library", role=Role.COMPLIANCE_OFFICER
+)
 
 
 async def _seed_demo(container: Container, n: int, date: dt.date) -> _Seeded:
-    """Register ``n`` demo advisors and take one pack each through the workflow: written by
-    the advisor, submitted (checked), then approved by the tier's auto-approval or by a demo
-    reviewer, as the audit trail will show."""
+    """Register ``n`` demo advisors and take one pack each (but one advisor in ten, left
+    without content) through the workflow: written by the advisor, submitted (checked), then
+    approved by the tier's auto-approval or by a demo reviewer, as the audit trail will show.
+    The first seed of a database also writes the fallback library."""
     catalog = await resolve(container.catalog)
     workflow = await resolve(container.workflow)
     clock, ids = container.clock(), container.ids()
     start = await catalog.advisor_count()
     advisors = demo_advisors(n, ids=ids, now=clock.now(), start=start)
     await catalog.register(advisors)
-    drafts = demo_packs(advisors, date, ids=ids, now=clock.now(), status=ContentStatus.DRAFT)
+    library = await _seed_library(container)
+    with_content = [a for i, a in enumerate(advisors, start) if not lacks_content(i)]
+    drafts = demo_packs(with_content, date, ids=ids, now=clock.now(), status=ContentStatus.DRAFT)
     approved = auto = blocked = 0
     for draft in drafts:
         author = Actor(type=ActorType.USER, id=draft.author_id or "advisor", role=Role.ADVISOR)
@@ -241,7 +251,40 @@ async def _seed_demo(container: Container, n: int, date: dt.date) -> _Seeded:
         else:
             await workflow.approve(pack.id, _DEMO_REVIEWER, "demo data")
         approved += 1
-    return _Seeded(advisor_list=advisors, approved=approved, auto_approved=auto, blocked=blocked)
+    return _Seeded(
+        advisor_list=advisors,
+        approved=approved,
+        auto_approved=auto,
+        blocked=blocked,
+        library=library,
+    )
+
+
+async def _seed_library(container: Container) -> int:
+    """Write the demo fallback library unless the database has one: each pack written by the
+    library's system author, submitted (checked) and approved by a compliance officer, then
+    added to the library. Returns the number of packs in the library."""
+    library = await resolve(container.library)
+    existing = await library.entries(active_only=False)
+    if existing:
+        return len(existing)
+    workflow = await resolve(container.workflow)
+    clock, ids = container.clock(), container.ids()
+    entries = []
+    for draft, entry in demo_library(ids=ids, now=clock.now(), status=ContentStatus.DRAFT):
+        pack = await workflow.create_draft(
+            _LIBRARY_AUTHOR,
+            advisor_id=None,
+            topic=draft.topic,
+            variants=draft.variants,
+            type=draft.type,
+        )
+        result = await workflow.submit(pack.id, _LIBRARY_AUTHOR)
+        if result.blocked:
+            continue
+        await workflow.approve(pack.id, _LIBRARY_REVIEWER, "fallback library (demo)")
+        entries.append(attrs.evolve(entry, pack_id=pack.id))
+    return await library.add(entries, _LIBRARY_REVIEWER)
 
 
 async def _plan(args: argparse.Namespace, out: Console) -> int:
@@ -253,31 +296,21 @@ async def _plan(args: argparse.Namespace, out: Console) -> int:
             "date": date.isoformat(),
             "planned": result.planned,
             "already_planned": result.already_planned,
+            "fallbacks": result.fallbacks,
+            "pulled": len(result.pulled),
+            "pulled_packs": [str(pack_id) for pack_id in result.pulled],
             "without_content": len(result.without_content),
         }
+        pulled = "".join(f"\n  pulled pack {pack_id}" for pack_id in result.pulled)
         emit(
             out,
             args.json,
             doc,
             f"planned {result.planned} new deliveries for {date} "
-            f"({result.already_planned} already planned, "
-            f"{len(result.without_content)} advisors without approved content)",
-        )
-        return 0
-
-    return await with_container(settings_of(args), work)
-
-
-async def _dispatch(args: argparse.Namespace, out: Console) -> int:
-    async def work(container: Container) -> int:
-        morning = await resolve(container.morning)
-        result = await morning.dispatch_due(container.clock().now())
-        doc = {"attempted": result.attempted, "sent": result.sent, "failed": result.failed}
-        emit(
-            out,
-            args.json,
-            doc,
-            f"sent {result.sent}, failed {result.failed} of {result.attempted} due",
+            f"({result.fallbacks} of them fallback packs); "
+            f"{result.already_planned} already planned, "
+            f"{len(result.pulled)} packs pulled by the compliance re-check, "
+            f"{len(result.without_content)} advisors without content{pulled}",
         )
         return 0
 
@@ -313,87 +346,6 @@ def _write_html(name: str, date: dt.date, summary: SlaSummary) -> Path:
     except OSError as exc:
         raise ValidationError("--html", name, f"cannot write it: {exc.strerror}") from None
     return path.absolute()
-
-
-async def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
-    date: dt.date = args.date or today()
-    with tempfile.TemporaryDirectory(prefix="projectone-demo-") as tmp:
-        url = args.db or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        settings = attrs.evolve(settings_of(args), database_url=url)
-        # Seeding and planning happen at 05:30 IST; the clock then jumps to each send slot.
-        # Time between slots is skipped, time spent working is real (see SimulatedClock).
-        clock = SimulatedClock(local_to_utc(date, dt.time(5, 30)))
-        container = build_container(settings)
-        container.clock.override(providers.Object(clock))
-        try:
-            return await _demo_run(container, args, date, out, err, clock)
-        finally:
-            await shutdown(container)
-
-
-def _demo_simulator(phones: Sequence[str]) -> WhatsAppSimulator:
-    # One number in a hundred is "not on WhatsApp", as in any real list of contacts.
-    failures = {p.lstrip("+"): 131026 for i, p in enumerate(phones) if i % 100 == 37}
-    return WhatsAppSimulator(latency=(0.005, 0.060), failures=failures, seed=7)
-
-
-async def _demo_run(
-    container: Container,
-    args: argparse.Namespace,
-    date: dt.date,
-    out: Console,
-    err: Console,
-    clock: SimulatedClock,
-) -> int:
-    settings: Settings = container.settings()
-    seeded = await _seed_demo(container, args.advisors, date)
-    advisors = seeded.advisor_list
-    err.print(
-        f"seeded {seeded.advisors} advisors at {safe_url(settings.resolved_database_url)}; "
-        f"their packs went through review: {seeded.auto_approved} auto-approved, "
-        f"{seeded.approved - seeded.auto_approved} approved by a reviewer, "
-        f"{seeded.blocked} blocked"
-    )
-
-    async with _demo_simulator([a.whatsapp_number for a in advisors]) as simulator:
-        container.whatsapp_endpoint.override(
-            providers.Object(
-                WhatsAppSettings(
-                    api_base_url=simulator.base_url,
-                    access_token=simulator.access_token,
-                    phone_number_id=settings.whatsapp.phone_number_id,
-                )
-            )
-        )
-        morning = await resolve(container.morning)
-        plan = await morning.plan_morning(date)
-        err.print(
-            f"planned {plan.total} deliveries for {date} "
-            f"({len(plan.without_content)} advisors without approved content)"
-        )
-        slots = sorted({local_to_utc(date, a.send_time) for a in advisors if a.receives_whatsapp})
-        with Progress(
-            TextColumn("[bold]dispatching"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("dispatch", total=plan.total)
-
-            def advance(_: SendOutcome) -> None:
-                progress.advance(task)
-
-            for slot in slots:
-                clock.jump_to(slot)
-                await morning.dispatch_due(clock.now(), on_outcome=advance)
-        summary = await morning.sla_summary(date)
-    out.print(_summary_table(date, summary))
-    if args.json:
-        doc = {"date": date.isoformat(), "advisors": len(advisors), **summary.as_dict()}
-        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False)
-    return 0
 
 
 async def _check(args: argparse.Namespace, out: Console) -> int:
@@ -585,9 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": lambda: _db_upgrade(args, out),
         "seed": lambda: _seed(args, out),
         "plan": lambda: _plan(args, out),
-        "dispatch": lambda: _dispatch(args, out),
+        "dispatch": lambda: run_dispatch(args, out),
+        "worker": lambda: run_worker(args, out, err),
         "report": lambda: _report_sla(args, out),
-        "demo": lambda: _demo(args, out, err),
+        "demo": lambda: run_demo(args, out, err, seed=_seed_demo, table=_summary_table),
         "check": lambda: _check(args, out),
         "rules": lambda: _rules_lint(args, out),
         "content": lambda: run_content(args, out),

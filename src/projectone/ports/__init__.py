@@ -7,7 +7,10 @@ from projectone.ports.repositories import (
     AdvisorRepository,
     ContentRepository,
     DeliveryRepository,
+    FallbackRepository,
+    InboundMessageRepository,
 )
+from projectone.ports.sms import OutboundSms, SmsReceipt, SmsSender
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -17,10 +20,15 @@ __all__ = [
     "ComplianceReviewer",
     "ContentRepository",
     "DeliveryRepository",
+    "FallbackRepository",
     "IdGenerator",
+    "InboundMessageRepository",
+    "OutboundSms",
     "OutboundText",
     "ReviewResult",
     "SendReceipt",
+    "SmsReceipt",
+    "SmsSender",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "WhatsAppSender",

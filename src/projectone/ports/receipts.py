@@ -9,7 +9,7 @@ import attrs
 
 from projectone.domain.delivery import DeliveryStatus
 
-__all__ = ["ReceiptBatch", "StatusReceipt", "WebhookReader"]
+__all__ = ["ReceiptBatch", "ReceivedMessage", "StatusReceipt", "WebhookReader"]
 
 
 @attrs.frozen(kw_only=True)
@@ -26,13 +26,30 @@ class StatusReceipt:
 
 
 @attrs.frozen(kw_only=True)
+class ReceivedMessage:
+    """A message someone sent to our number: ``from_number`` in E.164 with its ``+``, ``text``
+    for a text message (``None`` for other types), ``at`` the provider's time (UTC)."""
+
+    message_id: str
+    from_number: str
+    type: str
+    at: dt.datetime
+    text: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ReceiptBatch:
-    """One webhook call: its receipts in order, and how much of it was not a receipt."""
+    """One webhook call: its receipts in order, the messages it carried, and how much of it
+    could not be read."""
 
     receipts: tuple[StatusReceipt, ...] = ()
-    inbound_messages: int = 0
+    messages: tuple[ReceivedMessage, ...] = ()
     rejected: int = 0
     rejections: tuple[str, ...] = ()
+
+    @property
+    def inbound_messages(self) -> int:
+        return len(self.messages)
 
 
 class WebhookReader(Protocol):

@@ -11,6 +11,8 @@ from projectone.domain.advisor import Advisor
 from projectone.domain.audit import AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, Variant
+from projectone.domain.fallback import LibraryEntry, SelectionRecord
+from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "AuditLog",
     "ContentRepository",
     "DeliveryRepository",
+    "FallbackRepository",
+    "InboundMessageRepository",
     "IncidentRepository",
 ]
 
@@ -38,6 +42,10 @@ class AdvisorRepository(Protocol):
 
     async def update(self, advisor: Advisor) -> None:
         """Replace the stored advisor with the same id, or ``NotFoundError``."""
+        ...
+
+    async def ids_by_whatsapp(self, numbers: Iterable[str]) -> Mapping[str, uuid.UUID]:
+        """The advisors whose WhatsApp number is one of ``numbers``, by number."""
         ...
 
     async def list_reachable(self) -> Sequence[Advisor]:
@@ -74,6 +82,10 @@ class ContentRepository(Protocol):
         """Replace the stored pack with the same id, or ``NotFoundError``."""
         ...
 
+    async def update_many(self, packs: Iterable[ContentPack]) -> None:
+        """``update`` for many packs at once."""
+        ...
+
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
     ) -> Sequence[ContentPack]:
@@ -91,21 +103,27 @@ class DeliveryRepository(Protocol):
         """``add`` for many deliveries at once."""
         ...
 
-    async def get(self, delivery_id: uuid.UUID) -> Delivery:
-        """The delivery, or ``NotFoundError``."""
+    async def get(self, delivery_id: uuid.UUID, *, lock: bool = False) -> Delivery:
+        """The delivery, or ``NotFoundError``. ``lock``: hold its row until the unit of work
+        ends, so a read-modify-write cannot lose a concurrent writer's change."""
         ...
 
-    async def get_many(self, delivery_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, Delivery]:
-        """The deliveries by id; ``NotFoundError`` naming the first id that does not exist."""
+    async def get_many(
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+    ) -> Mapping[uuid.UUID, Delivery]:
+        """The deliveries by id; ``NotFoundError`` naming the first id that does not exist.
+        ``lock`` as in :meth:`get`."""
         ...
 
     async def update(self, delivery: Delivery) -> None:
         """Replace the stored delivery with the same id, or ``NotFoundError``."""
         ...
 
-    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+    async def by_message_ids(
+        self, message_ids: Iterable[str], *, lock: bool = False
+    ) -> Mapping[str, Delivery]:
         """The deliveries whose provider message id is one of ``message_ids``, by that id
-        (ids no delivery carries are simply absent)."""
+        (ids no delivery carries are simply absent). ``lock`` as in :meth:`get`."""
         ...
 
     async def update_many(self, deliveries: Iterable[Delivery]) -> None:
@@ -116,8 +134,35 @@ class DeliveryRepository(Protocol):
         """(advisor id, channel, variant) of every delivery already planned for ``date``."""
         ...
 
-    async def due(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
-        """Up to ``limit`` queued deliveries scheduled at or before ``now``, earliest first."""
+    async def due(self, now: dt.datetime, limit: int, *, lock: bool = False) -> Sequence[Delivery]:
+        """Up to ``limit`` queued deliveries whose ``next_attempt_at`` is at or before ``now``,
+        earliest first. ``lock``: claim them for this unit of work, skipping rows another one
+        holds (``FOR UPDATE SKIP LOCKED``), so concurrent workers never pick the same row."""
+        ...
+
+    async def claim_due(
+        self, now: dt.datetime, limit: int, *, owner: str, until: dt.datetime
+    ) -> Sequence[Delivery]:
+        """Claim up to ``limit`` of :meth:`due` at once: each moves to ``sending`` as by
+        ``Delivery.start_sending(now, owner=owner, until=until)``, skipping rows another unit
+        of work holds; returns them as stored, earliest due first."""
+        ...
+
+    async def expired_leases(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+        """Up to ``limit`` ``sending`` deliveries whose lease ended at or before ``now`` (or
+        that never had one), locked and skipping rows another unit of work holds."""
+        ...
+
+    async def count_open(self, until: dt.datetime) -> int:
+        """How many deliveries need a worker by ``until``: queued with an attempt due by
+        then, or ``sending`` with a lease (a worker's, or a receipt wait) ending by then."""
+        ...
+
+    async def extend_leases(
+        self, owner: str, delivery_ids: Iterable[uuid.UUID], until: dt.datetime
+    ) -> set[uuid.UUID]:
+        """Move the lease expiry of those of ``delivery_ids`` still ``sending`` under
+        ``owner``'s lease to ``until``, touching nothing else; returns the ids extended."""
         ...
 
     async def for_date(self, date: dt.date) -> Sequence[Delivery]:
@@ -171,4 +216,58 @@ class IncidentRepository(Protocol):
         self, *, status: IncidentStatus | None = None, pack_id: uuid.UUID | None = None
     ) -> Sequence[Incident]:
         """Incidents, newest first, filtered by status and/or pack."""
+        ...
+
+
+class FallbackRepository(Protocol):
+    """The shared fallback library and the fallback selections made from it (DESIGN.md §3.4)."""
+
+    async def add_entry(self, entry: LibraryEntry) -> None:
+        """Put a pack in the library; ``ConflictError`` if it is there already or the pack does
+        not exist (raised at the latest on commit)."""
+        ...
+
+    async def update_entry(self, entry: LibraryEntry) -> None:
+        """Replace the library entry of the same pack, or ``NotFoundError``."""
+        ...
+
+    async def get_entry(self, pack_id: uuid.UUID) -> LibraryEntry:
+        """The library entry of the pack, or ``NotFoundError``."""
+        ...
+
+    async def entries(self, *, active_only: bool = True) -> Sequence[LibraryEntry]:
+        """The library (only its active entries unless told otherwise), ordered by pack id."""
+        ...
+
+    async def add_selection(self, record: SelectionRecord) -> None:
+        """Store a selection; ``ConflictError`` if its id is taken, the advisor already has a
+        selection for that date, or the advisor or the pack does not exist."""
+        ...
+
+    async def add_selections(self, records: Iterable[SelectionRecord]) -> None:
+        """``add_selection`` for many selections at once."""
+        ...
+
+    async def selections_for(
+        self, date: dt.date, *, advisor_id: uuid.UUID | None = None
+    ) -> Sequence[SelectionRecord]:
+        """The selections made for ``date`` (of one advisor when given), ordered by advisor."""
+        ...
+
+    async def last_used(
+        self, advisor_ids: Iterable[uuid.UUID], *, since: dt.date
+    ) -> dict[uuid.UUID, dict[uuid.UUID, dt.date]]:
+        """For each of ``advisor_ids``: every pack selected for them for a date on or after
+        ``since``, with the latest such date. Advisors with none are absent."""
+        ...
+
+
+class InboundMessageRepository(Protocol):
+    async def add_new(self, messages: Iterable[InboundMessage]) -> int:
+        """Record the messages not recorded yet (by provider message id, so a redelivered
+        webhook adds nothing); returns how many were new."""
+        ...
+
+    async def for_advisor(self, advisor_id: uuid.UUID) -> Sequence[InboundMessage]:
+        """The messages an advisor sent us, oldest first."""
         ...

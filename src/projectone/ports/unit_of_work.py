@@ -11,6 +11,8 @@ from projectone.ports.repositories import (
     AuditLog,
     ContentRepository,
     DeliveryRepository,
+    FallbackRepository,
+    InboundMessageRepository,
     IncidentRepository,
 )
 
@@ -29,6 +31,8 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     audit: AuditLog
     incidents: IncidentRepository
+    fallbacks: FallbackRepository
+    inbound: InboundMessageRepository
 
     async def __aenter__(self) -> Self: ...
 

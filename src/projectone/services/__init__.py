@@ -1,6 +1,15 @@
 """Use cases: each opens a unit of work, calls the domain and commits, or commits nothing."""
 
 from projectone.services.catalog import CatalogService
-from projectone.services.morning import DispatchResult, MorningService, PlanResult, SendOutcome
+from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig, WorkerStats
+from projectone.services.morning import MorningService, PlanResult
 
-__all__ = ["CatalogService", "DispatchResult", "MorningService", "PlanResult", "SendOutcome"]
+__all__ = [
+    "CatalogService",
+    "DispatchWorker",
+    "MorningService",
+    "PlanResult",
+    "SmsBackup",
+    "WorkerConfig",
+    "WorkerStats",
+]

@@ -1,72 +1,96 @@
-"""The morning run: plan one delivery per reachable advisor, then send what is due."""
+"""The morning run: plan one delivery per reachable advisor, then send what is due.
+
+Planning (DESIGN.md §3.4, docs/library.md) re-checks each advisor's approved or scheduled pack
+for the date against the rulebook in force; a pack that the rulebook now blocks is pulled (an
+audited transition back to rejected). Advisors left with nothing to send get a fallback pack
+chosen from the shared library by :func:`projectone.domain.fallback.select_fallback`, stored
+with its explanation; those for whom no library pack qualifies are reported.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
+from projectone.domain import approval
+from projectone.domain.advisor import Advisor
+from projectone.domain.approval import Transition
 from projectone.domain.audit import Actor
+from projectone.domain.compliance.rulebook import Rulebook
 from projectone.domain.content import ContentPack
 from projectone.domain.delivery import Channel, Delivery, Variant
 from projectone.domain.errors import (
     ConflictError,
-    ProviderError,
-    UnavailableError,
     ValidationError,
 )
-from projectone.domain.incident import IncidentSeverity, IncidentType, open_incident
+from projectone.domain.fallback import (
+    AdvisorContext,
+    FallbackCandidate,
+    LibraryEntry,
+    SelectionRecord,
+    TriggerReason,
+    select_fallback,
+)
+from projectone.domain.language import Language
 from projectone.domain.sla import SlaSummary, summarize
 from projectone.ports.clock import Clock, IdGenerator
-from projectone.ports.messaging import OutboundText, WhatsAppSender
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from projectone.services.fallback import recheck
 
-__all__ = ["DispatchResult", "MorningService", "PlanResult", "SendOutcome"]
-
-# Error codes projectone itself records on a delivery, next to the provider's numeric codes.
-CONTENT_CHANGED = "content_changed"
-#: The pack's content no longer hashes to what was approved: altered behind the workflow.
-CONTENT_INTEGRITY = "content_integrity"
-PROVIDER_UNAVAILABLE = "provider_unavailable"
+__all__ = ["PLANNER", "MorningService", "PlanResult"]
 
 # Planning runs in one transaction; a concurrent planner that committed first makes ours
 # conflict, and a fresh attempt then sees its deliveries and adds only what is missing.
 _PLAN_ATTEMPTS = 3
 
+#: Who the planner is in the audit trail (it pulls packs the current rulebook blocks).
+PLANNER = Actor.system("morning-planner")
+# How far back the planner looks for an advisor's earlier fallbacks. Within NO_REUSE_DAYS a
+# pack is refused; after that its recency penalty fades (half-life 60 days) and a use older
+# than this counts as none (a year on, the penalty is down to about a sixth).
+RECENCY_LOOKBACK_DAYS = 365
+_BLOCK = "block"
+
 
 @attrs.frozen(kw_only=True)
 class PlanResult:
+    """What one planning run did for ``date``.
+
+    ``planned`` deliveries were created by this run, ``fallbacks`` of them with a pack of the
+    fallback library; ``already_planned`` advisors had theirs from an earlier run. ``pulled``
+    are the packs the re-check against the current rulebook pulled (their advisors got a
+    fallback where one qualified); ``without_content`` the advisors left with nothing to send.
+    """
+
     date: dt.date
     planned: int
     already_planned: int
     without_content: tuple[uuid.UUID, ...]
+    fallbacks: int = 0
+    pulled: tuple[uuid.UUID, ...] = ()
 
     @property
     def total(self) -> int:
         return self.planned + self.already_planned
 
 
-@attrs.frozen(kw_only=True)
-class SendOutcome:
-    delivery_id: uuid.UUID
-    ok: bool
-    at: dt.datetime
-    message_id: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
+@attrs.define
+class _Fallbacks:
+    deliveries: list[Delivery] = attrs.field(factory=list)
+    records: list[SelectionRecord] = attrs.field(factory=list)
+    missing: list[uuid.UUID] = attrs.field(factory=list)
 
 
-@attrs.frozen(kw_only=True)
-class DispatchResult:
-    attempted: int
-    sent: int
-    failed: int
-
-
-ProgressCallback = Callable[[SendOutcome], None]
+def _language_of(pack: ContentPack, advisor: Advisor) -> Language | None:
+    """The advisor's most preferred language the pack is written in, if any."""
+    try:
+        language, _ = pack.variant_for(advisor.languages)
+    except ValidationError:
+        return None
+    return language
 
 
 @attrs.define
@@ -74,15 +98,19 @@ class MorningService:
     """Use cases of the morning run over the ports they need."""
 
     uow_factory: UnitOfWorkFactory
-    sender: WhatsAppSender
     clock: Clock
     ids: IdGenerator
-    batch_size: int = 100
-    concurrency: int = 32
+    #: The rulebook in force: packs are re-checked against it before they are planned.
+    rulebook: Rulebook
 
     async def plan_morning(self, date: dt.date) -> PlanResult:
-        """Queue one WhatsApp post for ``date`` per active, opted-in advisor with approved
-        content for that date. Running it again creates nothing new."""
+        """Queue one WhatsApp post for ``date`` per active, opted-in advisor.
+
+        Each advisor's newest approved or scheduled pack for the date is re-checked against
+        the rulebook first; one it now blocks is pulled (audited) and, like an advisor with no
+        pack at all, replaced by a fallback from the library, with the selection stored.
+        Everything for the date is written in one unit of work; running it again creates
+        nothing new."""
         for attempt in range(_PLAN_ATTEMPTS):
             try:
                 return await self._plan_once(date)
@@ -96,169 +124,152 @@ class MorningService:
         async with self.uow_factory() as uow:
             advisors = await uow.advisors.list_reachable()
             existing = await uow.deliveries.keys_for_date(date)
-            packs = await uow.content.sendable_for([a.id for a in advisors], date)
-            already = 0
-            missing: list[uuid.UUID] = []
+            todo = [a for a in advisors if (a.id, Channel.WHATSAPP, Variant.POST) not in existing]
+            packs = await uow.content.sendable_for([a.id for a in todo], date)
             new: list[Delivery] = []
-            for advisor in advisors:
-                if (advisor.id, Channel.WHATSAPP, Variant.POST) in existing:
-                    already += 1
-                    continue
+            needs: dict[uuid.UUID, TriggerReason] = {}
+            pulls: list[Transition] = []
+            for advisor in todo:
                 pack = packs.get(advisor.id)
-                if pack is None:
-                    missing.append(advisor.id)
+                language = None if pack is None else _language_of(pack, advisor)
+                if pack is None or language is None:
+                    needs[advisor.id] = TriggerReason.NO_CONTENT
                     continue
-                try:
-                    language, _ = pack.variant_for(advisor.languages)
-                except ValidationError:
-                    missing.append(advisor.id)
+                # An advisor's pack is theirs alone: one check per pack is one per advisor.
+                outcome = recheck(self.rulebook, pack, advisor, date)
+                if outcome.verdict == _BLOCK:
+                    pulls.append(approval.pull(pack, PLANNER, now, self.ids.new_id(), outcome))
+                    needs[advisor.id] = TriggerReason.COMPLIANCE_FAILURE
                     continue
-                new.append(
-                    Delivery.plan(
-                        id=self.ids.new_id(),
-                        advisor_id=advisor.id,
-                        pack_id=pack.id,
-                        date=date,
-                        send_time=advisor.send_time,
-                        language=language,
-                        to=advisor.whatsapp_number,
-                        content_hash=pack.content_hash,
-                        now=now,
-                    )
-                )
-            await uow.deliveries.add_many(new)
+                new.append(self._delivery(advisor, pack, language, date, now))
+            needy = [a for a in todo if a.id in needs]
+            fallback = await self._fallbacks(uow, needy, needs, date, now)
+            for pull in pulls:
+                await uow.content.update(pull.pack)
+            await uow.audit.append([pull.event for pull in pulls])
+            await uow.fallbacks.add_selections(fallback.records)
+            await uow.deliveries.add_many([*new, *fallback.deliveries])
             await uow.commit()
         return PlanResult(
-            date=date, planned=len(new), already_planned=already, without_content=tuple(missing)
+            date=date,
+            planned=len(new) + len(fallback.deliveries),
+            already_planned=len(advisors) - len(todo),
+            without_content=tuple(fallback.missing),
+            fallbacks=len(fallback.deliveries),
+            pulled=tuple(pull.pack.id for pull in pulls),
         )
 
-    async def dispatch_due(
-        self, now: dt.datetime, *, on_outcome: ProgressCallback | None = None
-    ) -> DispatchResult:
-        """Send every delivery due at ``now`` and record each outcome.
-
-        Work is claimed in batches (queued → sending, committed) before any provider call, so
-        a crash mid-batch never sends a delivery twice: what stays in ``sending`` is an
-        unknown outcome, never silently retried.
-        """
-        attempted = sent = failed = 0
-        while True:
-            claimed = await self._claim(now)
-            if not claimed:
-                break
-            outcomes = await self._send_all(claimed, on_outcome)
-            await self._record(outcomes)
-            attempted += len(outcomes)
-            sent += sum(o.ok for o in outcomes)
-            failed += sum(not o.ok for o in outcomes)
-        return DispatchResult(attempted=attempted, sent=sent, failed=failed)
-
-    async def _claim(self, now: dt.datetime) -> list[tuple[Delivery, ContentPack]]:
-        at = self.clock.now()
-        async with self.uow_factory() as uow:
-            due = await uow.deliveries.due(now, self.batch_size)
-            packs = await uow.content.get_many(d.pack_id for d in due)
-            sending = [d.start_sending(at) for d in due]
-            await uow.deliveries.update_many(sending)
-            await uow.commit()
-        return [(d, packs[d.pack_id]) for d in sending]
-
-    async def _send_all(
-        self, claimed: Sequence[tuple[Delivery, ContentPack]], on_outcome: ProgressCallback | None
-    ) -> list[SendOutcome]:
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(delivery: Delivery, pack: ContentPack) -> SendOutcome:
-            async with gate:
-                outcome = await self._send(delivery, pack)
-            if on_outcome is not None:
-                on_outcome(outcome)
-            return outcome
-
-        return list(await asyncio.gather(*(one(d, p) for d, p in claimed)))
-
-    async def _send(self, delivery: Delivery, pack: ContentPack) -> SendOutcome:
-        def failure(code: str, message: str) -> SendOutcome:
-            return SendOutcome(
-                delivery_id=delivery.id,
-                ok=False,
-                at=self.clock.now(),
-                error_code=code,
-                error_message=message,
-            )
-
-        # What is sent must be byte-for-byte what was approved and planned.
-        if pack.approved_hash is None or pack.content_hash != pack.approved_hash:
-            return failure(
-                CONTENT_INTEGRITY,
-                f"pack {pack.id} no longer matches what was approved: its content hashes to "
-                f"{pack.content_hash}, the approved hash is {pack.approved_hash or 'missing'}",
-            )
-        if pack.content_hash != delivery.content_hash or not pack.sendable:
-            return failure(CONTENT_CHANGED, "the pack changed or was withdrawn after planning")
-        message = OutboundText(
-            to=delivery.to,
-            body=pack.variants[delivery.language].render(),
-            callback_data=str(delivery.id),
-        )
-        try:
-            receipt = await self.sender.send_text(message)
-        except ProviderError as exc:
-            code = "unknown" if exc.provider_code is None else str(exc.provider_code)
-            return failure(code, exc.message)
-        except UnavailableError as exc:
-            return failure(PROVIDER_UNAVAILABLE, str(exc))
-        return SendOutcome(
-            delivery_id=delivery.id, ok=True, at=self.clock.now(), message_id=receipt.message_id
+    def _delivery(
+        self,
+        advisor: Advisor,
+        pack: ContentPack,
+        language: Language,
+        date: dt.date,
+        now: dt.datetime,
+        *,
+        fallback: bool = False,
+    ) -> Delivery:
+        return Delivery.plan(
+            id=self.ids.new_id(),
+            advisor_id=advisor.id,
+            pack_id=pack.id,
+            date=date,
+            send_time=advisor.send_time,
+            language=language,
+            to=advisor.whatsapp_number,
+            content_hash=pack.content_hash,
+            now=now,
+            fallback=fallback,
         )
 
-    async def _record(self, outcomes: Sequence[SendOutcome]) -> None:
-        async with self.uow_factory() as uow:
-            current = await uow.deliveries.get_many(o.delivery_id for o in outcomes)
-            await self._report_integrity(uow, outcomes, current)
-            recorded = []
-            for outcome in outcomes:
-                delivery = current[outcome.delivery_id]
-                if outcome.message_id is not None:
-                    delivery = delivery.mark_sent(outcome.message_id, outcome.at)
-                else:
-                    delivery = delivery.mark_failed(
-                        outcome.error_code or "unknown", outcome.error_message or "", outcome.at
-                    )
-                recorded.append(delivery)
-            await uow.deliveries.update_many(recorded)
-            await uow.commit()
-
-    async def _report_integrity(
+    async def _fallbacks(
         self,
         uow: UnitOfWork,
-        outcomes: Sequence[SendOutcome],
-        deliveries: Mapping[uuid.UUID, Delivery],
-    ) -> None:
-        """Open one delivery-integrity incident per altered pack (with its audit event)."""
-        by_pack: dict[uuid.UUID, SendOutcome] = {}
-        for outcome in outcomes:
-            if outcome.error_code == CONTENT_INTEGRITY:
-                by_pack.setdefault(deliveries[outcome.delivery_id].pack_id, outcome)
-        for pack_id, outcome in by_pack.items():
-            already = await uow.incidents.list(pack_id=pack_id)
-            if any(i.type is IncidentType.DELIVERY_INTEGRITY for i in already):
+        advisors: Sequence[Advisor],
+        needs: Mapping[uuid.UUID, TriggerReason],
+        date: dt.date,
+        now: dt.datetime,
+    ) -> _Fallbacks:
+        """A fallback delivery (and its stored selection) for each of ``advisors`` for whom
+        a library pack qualifies; the others are ``missing``."""
+        out = _Fallbacks()
+        if not advisors:
+            return out
+        wanted = {a.id for a in advisors}
+        # A selection stored without its delivery (a delivery removed by hand) is kept, not
+        # made again: there is one selection per advisor and date.
+        earlier = {
+            r.advisor_id: r
+            for r in await uow.fallbacks.selections_for(date)
+            if r.advisor_id in wanted
+        }
+        entries = await uow.fallbacks.entries()
+        packs = await uow.content.get_many(
+            [*(e.pack_id for e in entries), *(r.pack_id for r in earlier.values())]
+        )
+        candidates = self._candidates(entries, packs, date)
+        used = await uow.fallbacks.last_used(
+            [a.id for a in advisors if a.id not in earlier],
+            since=date - dt.timedelta(days=RECENCY_LOOKBACK_DAYS),
+        )
+        for advisor in advisors:
+            record = earlier.get(advisor.id)
+            if record is None:
+                record = self._select(
+                    advisor, candidates, used.get(advisor.id, {}), date, now, needs
+                )
+                if record is None:
+                    out.missing.append(advisor.id)
+                    continue
+                out.records.append(record)
+            pack = packs[record.pack_id]
+            language = _language_of(pack, advisor)
+            if language is None or not pack.sendable:
+                out.missing.append(advisor.id)
                 continue
-            delivery = deliveries[outcome.delivery_id]
-            change = open_incident(
-                incident_id=self.ids.new_id(),
-                type=IncidentType.DELIVERY_INTEGRITY,
-                severity=IncidentSeverity.CRITICAL,
-                title=f"Content pack {pack_id} changed after approval; sending refused",
-                description=outcome.error_message or "",
-                actor=Actor.system(),
-                now=outcome.at,
-                event_id=self.ids.new_id(),
-                pack_id=pack_id,
-                advisor_id=delivery.advisor_id,
+            out.deliveries.append(self._delivery(advisor, pack, language, date, now, fallback=True))
+        return out
+
+    def _candidates(
+        self,
+        entries: Sequence[LibraryEntry],
+        packs: Mapping[uuid.UUID, ContentPack],
+        date: dt.date,
+    ) -> list[FallbackCandidate]:
+        """The library as the selection sees it, each pack checked once against the rulebook
+        in force on ``date``. A pack that is no longer approved is not offered at all."""
+        candidates = []
+        for entry in entries:
+            pack = packs[entry.pack_id]
+            if not pack.sendable or pack.approved_hash != pack.content_hash:
+                continue
+            outcome = recheck(self.rulebook, pack, None, date)
+            candidates.append(
+                entry.candidate(languages=pack.languages, passes_rulebook=outcome.verdict != _BLOCK)
             )
-            await uow.incidents.add(change.incident)
-            await uow.audit.append([change.event])
+        return candidates
+
+    def _select(
+        self,
+        advisor: Advisor,
+        candidates: Sequence[FallbackCandidate],
+        last_used: Mapping[uuid.UUID, dt.date],
+        date: dt.date,
+        now: dt.datetime,
+        needs: Mapping[uuid.UUID, TriggerReason],
+    ) -> SelectionRecord | None:
+        """The best library pack in the advisor's most preferred language that has one."""
+        for language in advisor.languages:
+            context = AdvisorContext(advisor_id=advisor.id, language=language, last_used=last_used)
+            selection = select_fallback(candidates, context, date, trigger_reason=needs[advisor.id])
+            if selection is not None:
+                return SelectionRecord(
+                    id=self.ids.new_id(),
+                    selection=selection,
+                    rulebook_version=self.rulebook.version,
+                    selected_at=now,
+                )
+        return None
 
     async def sla_summary(self, date: dt.date) -> SlaSummary:
         """The SLA figures of ``date`` as of now."""

@@ -11,12 +11,15 @@ refused before anything is read or written.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import attrs
 
 from projectone.domain.delivery import Delivery, DeliveryStatus
 from projectone.domain.errors import NotFoundError
-from projectone.ports.receipts import StatusReceipt, WebhookReader
+from projectone.domain.inbound import InboundMessage
+from projectone.ports.clock import Clock, IdGenerator
+from projectone.ports.receipts import ReceivedMessage, StatusReceipt, WebhookReader
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["IngestResult", "ReceiptService"]
@@ -33,20 +36,28 @@ class IngestResult:
     unknown: int = 0
     rejected: int = 0
     inbound_messages: int = 0
+    #: ``inbound_messages``: messages recorded (a redelivered one is not counted again).
+    #: Receipts for a second message of a delivery already sent under another id.
+    duplicates: int = 0
 
 
 @attrs.define
 class ReceiptService:
     uow_factory: UnitOfWorkFactory
     reader: WebhookReader
+    clock: Clock
+    ids: IdGenerator
 
     async def ingest(self, raw_body: bytes, signature: str | None) -> IngestResult:
         """Verify and read one webhook call, then apply its receipts in one unit of work."""
         batch = self.reader.read(raw_body, signature)  # UnauthenticatedError: nothing happens
         receipts = sorted(batch.receipts, key=lambda r: r.at)
-        applied = unchanged = unknown = 0
+        applied = unchanged = unknown = duplicates = 0
         async with self.uow_factory() as uow:
-            current = dict(await uow.deliveries.by_message_ids(r.message_id for r in receipts))
+            # Locked: a worker recording the same delivery waits for us, and we for it.
+            current = dict(
+                await uow.deliveries.by_message_ids((r.message_id for r in receipts), lock=True)
+            )
             changed: dict[uuid.UUID, Delivery] = {}
             for receipt in receipts:
                 delivery = current.get(receipt.message_id) or await self._by_callback(
@@ -56,6 +67,16 @@ class ReceiptService:
                     unknown += 1
                     continue
                 delivery = changed.get(delivery.id, delivery)
+                if delivery.provider_message_id not in (None, receipt.message_id):
+                    # Another send of a delivery already on record under its first message
+                    # id: the advisor got it twice. Noted, never applied as its status.
+                    noted = delivery.note_message(receipt.message_id)
+                    if noted != delivery:
+                        duplicates += 1
+                        changed[noted.id] = noted
+                    else:
+                        unchanged += 1
+                    continue
                 updated = _apply(delivery, receipt)
                 if updated == delivery:
                     unchanged += 1
@@ -64,21 +85,43 @@ class ReceiptService:
                 changed[updated.id] = updated
                 current[receipt.message_id] = updated
             await uow.deliveries.update_many(changed.values())
+            recorded = await self._record_messages(uow, batch.messages)
             await uow.commit()
         return IngestResult(
             applied=applied,
             unchanged=unchanged,
             unknown=unknown,
             rejected=batch.rejected,
-            inbound_messages=batch.inbound_messages,
+            inbound_messages=recorded,
+            duplicates=duplicates,
+        )
+
+    async def _record_messages(self, uow: UnitOfWork, messages: Sequence[ReceivedMessage]) -> int:
+        """Record what advisors wrote to us, each once, linked to the advisor by number."""
+        if not messages:
+            return 0
+        owners = await uow.advisors.ids_by_whatsapp(m.from_number for m in messages)
+        now = self.clock.now()
+        return await uow.inbound.add_new(
+            InboundMessage(
+                id=self.ids.new_id(),
+                provider_message_id=m.message_id,
+                from_number=m.from_number,
+                advisor_id=owners.get(m.from_number),
+                type=m.type,
+                body=m.text,
+                sent_at=m.at,
+                received_at=now,
+            )
+            for m in messages
         )
 
     @staticmethod
     async def _by_callback(
         uow: UnitOfWork, receipt: StatusReceipt, changed: dict[uuid.UUID, Delivery]
     ) -> Delivery | None:
-        """The delivery named by the receipt's callback data, if it has not been given another
-        message id (a receipt for a different send of it must not touch it)."""
+        """The delivery named by the receipt's callback data (the caller tells a receipt for
+        another send of it from one for the send on record)."""
         try:
             delivery_id = uuid.UUID(receipt.callback_data or "")
         except ValueError:
@@ -86,11 +129,9 @@ class ReceiptService:
         delivery = changed.get(delivery_id)
         if delivery is None:
             try:
-                delivery = await uow.deliveries.get(delivery_id)
+                delivery = await uow.deliveries.get(delivery_id, lock=True)
             except NotFoundError:
                 return None
-        if delivery.provider_message_id not in (None, receipt.message_id):
-            return None
         return delivery
 
 

@@ -9,12 +9,16 @@ workflow had taken it there.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
 import attrs
 
 from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.delivery import Delivery
+from projectone.domain.language import Language
 
-__all__ = ["REVIEWED_STATES", "reviewed"]
+__all__ = ["REVIEWED_STATES", "planned_delivery", "reviewed"]
 
 #: Statuses a pack only reaches through a reviewer.
 REVIEWED_STATES = frozenset(
@@ -48,3 +52,25 @@ def reviewed(
         compliance_verdict=pack.compliance_verdict or "pass",
         risk_score=pack.risk_score if pack.risk_score is not None else 0,
     )
+
+
+def planned_delivery(
+    *,
+    date: dt.date = dt.date(2026, 11, 23),
+    send_time: dt.time = dt.time(6, 0),
+    **changes: Any,
+) -> Delivery:
+    """A queued WhatsApp delivery for ``date`` at ``send_time`` (IST), with fresh ids, planned
+    an hour before; ``changes`` are applied on top (``attrs.evolve``)."""
+    delivery = Delivery.plan(
+        id=uuid.uuid4(),
+        advisor_id=uuid.uuid4(),
+        pack_id=uuid.uuid4(),
+        date=date,
+        send_time=send_time,
+        language=Language.EN,
+        to="+919800000001",
+        content_hash="a" * 64,
+        now=dt.datetime.combine(date, send_time, dt.UTC) - dt.timedelta(hours=6),
+    )
+    return attrs.evolve(delivery, **changes) if changes else delivery

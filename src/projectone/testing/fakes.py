@@ -30,6 +30,8 @@ from projectone.domain.errors import (
     UnavailableError,
     ValidationError,
 )
+from projectone.domain.fallback import LibraryEntry, SelectionRecord
+from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
 from projectone.ports.ai import AiFinding, ReviewResult
@@ -39,17 +41,23 @@ from projectone.ports.repositories import (
     AuditLog,
     ContentRepository,
     DeliveryRepository,
+    FallbackRepository,
+    InboundMessageRepository,
     IncidentRepository,
 )
+from projectone.ports.sms import OutboundSms, SmsReceipt
 
 __all__ = [
     "FakeComplianceReviewer",
+    "FakeSmsSender",
     "FakeWhatsAppSender",
     "FixedClock",
     "InMemoryAdvisorRepository",
     "InMemoryAuditLog",
     "InMemoryContentRepository",
     "InMemoryDeliveryRepository",
+    "InMemoryFallbackRepository",
+    "InMemoryInboundMessageRepository",
     "InMemoryIncidentRepository",
     "InMemoryStore",
     "InMemoryTransaction",
@@ -67,6 +75,8 @@ _PACKS = "content_packs"
 _DELIVERIES = "deliveries"
 _AUDIT = "audit_events"
 _INCIDENTS = "incidents"
+_LIBRARY = "fallback_library"
+_SELECTIONS = "fallback_selections"
 
 
 @attrs.define
@@ -82,6 +92,11 @@ class InMemoryStore:
     #: The audit chain, in sequence order (append-only: nothing ever rewrites it).
     audit: list[AuditEvent] = attrs.field(factory=list)
     incidents: dict[uuid.UUID, Incident] = attrs.field(factory=dict)
+    #: The fallback library by pack id, and the fallback selections by id.
+    library: dict[uuid.UUID, LibraryEntry] = attrs.field(factory=dict)
+    selections: dict[uuid.UUID, SelectionRecord] = attrs.field(factory=dict)
+    #: Inbound WhatsApp messages by the provider's message id.
+    inbound: dict[str, InboundMessage] = attrs.field(factory=dict)
 
 
 def _conflict(entity: str, constraint: str) -> ConflictError:
@@ -101,6 +116,9 @@ class InMemoryTransaction:
         self.deliveries: dict[uuid.UUID, Delivery] = {}
         self.audit: list[AuditEvent] = []
         self.incidents: dict[uuid.UUID, Incident] = {}
+        self.library: dict[uuid.UUID, LibraryEntry] = {}
+        self.selections: dict[uuid.UUID, SelectionRecord] = {}
+        self.inbound: dict[str, InboundMessage] = {}
         # Ids this transaction inserted (not updated): a commit must find them still free.
         self._inserted: set[tuple[str, uuid.UUID]] = set()
         self.failed = False
@@ -121,6 +139,15 @@ class InMemoryTransaction:
 
     def all_incidents(self) -> dict[uuid.UUID, Incident]:
         return {**self.store.incidents, **self.incidents}
+
+    def all_library(self) -> dict[uuid.UUID, LibraryEntry]:
+        return {**self.store.library, **self.library}
+
+    def all_selections(self) -> dict[uuid.UUID, SelectionRecord]:
+        return {**self.store.selections, **self.selections}
+
+    def all_inbound(self) -> dict[str, InboundMessage]:
+        return {**self.store.inbound, **self.inbound}
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -172,6 +199,27 @@ class InMemoryTransaction:
     def _check_incident(self, incident: Incident) -> None:
         _check_incident(incident, self.all_advisors(), self.all_packs())
 
+    def insert_entry(self, entry: LibraryEntry) -> None:
+        self._guard(lambda: self._check_insert(_LIBRARY, entry.pack_id, self.all_library()))
+        self._guard(lambda: _check_entry(entry, self.all_packs()))
+        self.library[entry.pack_id] = entry
+        self._inserted.add((_LIBRARY, entry.pack_id))
+
+    def update_entry(self, entry: LibraryEntry) -> None:
+        if entry.pack_id not in self.all_library():
+            raise NotFoundError("library_entry", entry.pack_id)
+        self.library[entry.pack_id] = entry
+
+    def insert_selection(self, record: SelectionRecord) -> None:
+        self._guard(lambda: self._check_insert(_SELECTIONS, record.id, self.all_selections()))
+        self._guard(
+            lambda: _check_selection(
+                record, self.all_advisors(), self.all_packs(), self.all_selections()
+            )
+        )
+        self.selections[record.id] = record
+        self._inserted.add((_SELECTIONS, record.id))
+
     def update_delivery(self, delivery: Delivery) -> None:
         if delivery.id not in self.all_deliveries():
             raise NotFoundError("delivery", delivery.id)
@@ -202,6 +250,9 @@ class InMemoryTransaction:
         self.deliveries.clear()
         self.audit.clear()
         self.incidents.clear()
+        self.library.clear()
+        self.selections.clear()
+        self.inbound.clear()
         self._inserted.clear()
 
     def apply(self) -> None:
@@ -212,6 +263,11 @@ class InMemoryTransaction:
         self.store.deliveries.update(self.deliveries)
         self.store.audit.extend(self.audit)
         self.store.incidents.update(self.incidents)
+        self.store.library.update(self.library)
+        self.store.selections.update(self.selections)
+        # Like ON CONFLICT DO NOTHING: a message another unit of work recorded first stays.
+        for key, message in self.inbound.items():
+            self.store.inbound.setdefault(key, message)
         self.discard()
 
     def _check_all(self) -> None:
@@ -221,6 +277,8 @@ class InMemoryTransaction:
             _PACKS: dict(self.store.packs),
             _DELIVERIES: dict(self.store.deliveries),
             _INCIDENTS: dict(self.store.incidents),
+            _LIBRARY: dict(self.store.library),
+            _SELECTIONS: dict(self.store.selections),
         }
         # The chain may have grown since this transaction read its head: like the unique
         # sequence column, refuse a fork.
@@ -239,6 +297,11 @@ class InMemoryTransaction:
             _check_delivery(delivery, advisors, packs, deliveries)
         for incident in self.incidents.values():
             _check_incident(incident, advisors, packs)
+        for entry in self.library.values():
+            _check_entry(entry, packs)
+        selections = self.all_selections()
+        for record in self.selections.values():
+            _check_selection(record, advisors, packs, selections)
 
 
 def _check_advisor(advisor: Advisor, existing: dict[uuid.UUID, Advisor]) -> None:
@@ -283,6 +346,29 @@ def _check_incident(
         raise _conflict(_INCIDENTS, "fk_incidents_advisor_id_advisors")
 
 
+def _check_entry(entry: LibraryEntry, packs: dict[uuid.UUID, ContentPack]) -> None:
+    if entry.pack_id not in packs:
+        raise _conflict(_LIBRARY, "fk_fallback_library_pack_id_content_packs")
+
+
+def _check_selection(
+    record: SelectionRecord,
+    advisors: dict[uuid.UUID, Advisor],
+    packs: dict[uuid.UUID, ContentPack],
+    selections: dict[uuid.UUID, SelectionRecord],
+) -> None:
+    if record.advisor_id not in advisors:
+        raise _conflict(_SELECTIONS, "fk_fallback_selections_advisor_id_advisors")
+    if record.pack_id not in packs:
+        raise _conflict(_SELECTIONS, "fk_fallback_selections_pack_id_content_packs")
+    for other in selections.values():
+        if other.id != record.id and (other.advisor_id, other.date) == (
+            record.advisor_id,
+            record.date,
+        ):
+            raise _conflict(_SELECTIONS, "uq_fallback_selections_advisor_id_date")
+
+
 def _ordered(earlier: dt.datetime | None, later: dt.datetime | None) -> bool:
     return earlier is None or later is None or earlier <= later
 
@@ -307,6 +393,12 @@ def _check_delivery(
         raise _conflict(_DELIVERIES, "ck_deliveries_sent_before_read")
     if delivery.status is DeliveryStatus.FAILED and delivery.error_code is None:
         raise _conflict(_DELIVERIES, "ck_deliveries_failed_has_error_code")
+    if delivery.backup_of is not None and delivery.channel is not Channel.SMS:
+        raise _conflict(_DELIVERIES, "ck_deliveries_backup_is_sms")
+    if delivery.backup_of is not None and delivery.backup_of not in deliveries:
+        raise _conflict(_DELIVERIES, "fk_deliveries_backup_of_deliveries")
+    if delivery.lease_owner is not None and delivery.status is not DeliveryStatus.SENDING:
+        raise _conflict(_DELIVERIES, "ck_deliveries_lease_while_sending")
     key = _delivery_key(delivery)
     for other in deliveries.values():
         if other.id != delivery.id and _delivery_key(other) == key:
@@ -319,6 +411,19 @@ def _delivery_key(d: Delivery) -> tuple[uuid.UUID, dt.date, Channel, Variant]:
 
 def _by_schedule(d: Delivery) -> tuple[dt.datetime, int]:
     return (d.scheduled_for, d.id.int)
+
+
+def _by_next_attempt(d: Delivery) -> tuple[dt.datetime, int]:
+    return (d.next_attempt_at, d.id.int)
+
+
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _by_lease(d: Delivery) -> tuple[dt.datetime, int]:
+    # Never leased sorts first here (SQL engines differ on NULL order); either way only the
+    # order among rows that are all expired changes.
+    return (d.lease_expires_at or _NEVER, d.id.int)
 
 
 class InMemoryAdvisorRepository:
@@ -340,6 +445,14 @@ class InMemoryAdvisorRepository:
 
     async def update(self, advisor: Advisor) -> None:
         self._tx.update_advisor(advisor)
+
+    async def ids_by_whatsapp(self, numbers: Iterable[str]) -> Mapping[str, uuid.UUID]:
+        wanted = set(numbers)
+        return {
+            a.whatsapp_number: a.id
+            for a in self._tx.all_advisors().values()
+            if a.whatsapp_number in wanted
+        }
 
     async def list_reachable(self) -> Sequence[Advisor]:
         reachable = (a for a in self._tx.all_advisors().values() if a.receives_whatsapp)
@@ -385,6 +498,10 @@ class InMemoryContentRepository:
 
     async def update(self, pack: ContentPack) -> None:
         self._tx.update_pack(pack)
+
+    async def update_many(self, packs: Iterable[ContentPack]) -> None:
+        for pack in packs:
+            self._tx.update_pack(pack)
 
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
@@ -492,19 +609,26 @@ class InMemoryDeliveryRepository:
         for delivery in deliveries:
             self._tx.insert_delivery(delivery)
 
-    async def get(self, delivery_id: uuid.UUID) -> Delivery:
+    # One unit of work runs at a time over the store's committed state, so ``lock`` has
+    # nothing to guard against here; it is accepted for the port's sake.
+
+    async def get(self, delivery_id: uuid.UUID, *, lock: bool = False) -> Delivery:
         try:
             return self._tx.all_deliveries()[delivery_id]
         except KeyError:
             raise NotFoundError("delivery", delivery_id) from None
 
-    async def get_many(self, delivery_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, Delivery]:
+    async def get_many(
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+    ) -> Mapping[uuid.UUID, Delivery]:
         return _pick(self._tx.all_deliveries(), delivery_ids, "delivery")
 
     async def update(self, delivery: Delivery) -> None:
         self._tx.update_delivery(delivery)
 
-    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+    async def by_message_ids(
+        self, message_ids: Iterable[str], *, lock: bool = False
+    ) -> Mapping[str, Delivery]:
         wanted = set(message_ids)
         return {
             d.provider_message_id: d
@@ -523,15 +647,121 @@ class InMemoryDeliveryRepository:
             if d.date == date
         }
 
-    async def due(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+    async def due(self, now: dt.datetime, limit: int, *, lock: bool = False) -> Sequence[Delivery]:
         if limit <= 0:
             return []
         due = (d for d in self._tx.all_deliveries().values() if d.is_due(now))
-        return sorted(due, key=_by_schedule)[:limit]
+        return sorted(due, key=_by_next_attempt)[:limit]
+
+    async def claim_due(
+        self, now: dt.datetime, limit: int, *, owner: str, until: dt.datetime
+    ) -> Sequence[Delivery]:
+        claimed = [
+            d.start_sending(now, owner=owner, until=until) for d in await self.due(now, limit)
+        ]
+        for delivery in claimed:
+            self._tx.update_delivery(delivery)
+        return claimed
+
+    async def expired_leases(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+        if limit <= 0:
+            return []
+        found = (d for d in self._tx.all_deliveries().values() if d.lease_expired(now))
+        return sorted(found, key=_by_lease)[:limit]
+
+    async def count_open(self, until: dt.datetime) -> int:
+        return sum(
+            d.lease_expired(until) or d.is_due(until) for d in self._tx.all_deliveries().values()
+        )
+
+    async def extend_leases(
+        self, owner: str, delivery_ids: Iterable[uuid.UUID], until: dt.datetime
+    ) -> set[uuid.UUID]:
+        current = self._tx.all_deliveries()
+        kept: set[uuid.UUID] = set()
+        for key in dict.fromkeys(delivery_ids):
+            delivery = current.get(key)
+            if delivery is not None and delivery.holds(owner):
+                self._tx.update_delivery(delivery.relet(owner, until))
+                kept.add(key)
+        return kept
 
     async def for_date(self, date: dt.date) -> Sequence[Delivery]:
         found = (d for d in self._tx.all_deliveries().values() if d.date == date)
         return sorted(found, key=_by_schedule)
+
+
+class InMemoryFallbackRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add_entry(self, entry: LibraryEntry) -> None:
+        self._tx.insert_entry(entry)
+
+    async def update_entry(self, entry: LibraryEntry) -> None:
+        self._tx.update_entry(entry)
+
+    async def get_entry(self, pack_id: uuid.UUID) -> LibraryEntry:
+        entry = self._tx.all_library().get(pack_id)
+        if entry is None:
+            raise NotFoundError("library_entry", pack_id)
+        return entry
+
+    async def entries(self, *, active_only: bool = True) -> Sequence[LibraryEntry]:
+        found = (e for e in self._tx.all_library().values() if e.active or not active_only)
+        return sorted(found, key=lambda e: e.pack_id.int)
+
+    async def add_selection(self, record: SelectionRecord) -> None:
+        self._tx.insert_selection(record)
+
+    async def add_selections(self, records: Iterable[SelectionRecord]) -> None:
+        for record in records:
+            self._tx.insert_selection(record)
+
+    async def selections_for(
+        self, date: dt.date, *, advisor_id: uuid.UUID | None = None
+    ) -> Sequence[SelectionRecord]:
+        found = (
+            r
+            for r in self._tx.all_selections().values()
+            if r.date == date and (advisor_id is None or r.advisor_id == advisor_id)
+        )
+        return sorted(found, key=lambda r: r.advisor_id.int)
+
+    async def last_used(
+        self, advisor_ids: Iterable[uuid.UUID], *, since: dt.date
+    ) -> dict[uuid.UUID, dict[uuid.UUID, dt.date]]:
+        wanted = set(advisor_ids)
+        found: dict[uuid.UUID, dict[uuid.UUID, dt.date]] = {}
+        for r in self._tx.all_selections().values():
+            if r.advisor_id in wanted and r.date >= since:
+                used = found.setdefault(r.advisor_id, {})
+                used[r.pack_id] = max(r.date, used.get(r.pack_id, r.date))
+        return found
+
+
+class InMemoryInboundMessageRepository:
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add_new(self, messages: Iterable[InboundMessage]) -> int:
+        known = self._tx.all_inbound()
+        added = 0
+        for message in messages:
+            if message.provider_message_id in known:
+                continue
+            if message.advisor_id is not None and message.advisor_id not in (
+                self._tx.all_advisors()
+            ):
+                raise _conflict("inbound_messages", "fk_inbound_messages_advisor_id_advisors")
+            self._tx.inbound[message.provider_message_id] = message
+            known[message.provider_message_id] = message
+            added += 1
+        return added
+
+    async def for_advisor(self, advisor_id: uuid.UUID) -> Sequence[InboundMessage]:
+        found = (m for m in self._tx.all_inbound().values() if m.advisor_id == advisor_id)
+        return sorted(found, key=lambda m: (m.sent_at, m.id.int))
 
 
 class InMemoryUnitOfWork:
@@ -548,6 +778,8 @@ class InMemoryUnitOfWork:
     deliveries: DeliveryRepository
     audit: AuditLog
     incidents: IncidentRepository
+    fallbacks: FallbackRepository
+    inbound: InboundMessageRepository
 
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store if store is not None else InMemoryStore()
@@ -563,6 +795,8 @@ class InMemoryUnitOfWork:
         self.deliveries = InMemoryDeliveryRepository(self._tx)
         self.audit = InMemoryAuditLog(self._tx)
         self.incidents = InMemoryIncidentRepository(self._tx)
+        self.fallbacks = InMemoryFallbackRepository(self._tx)
+        self.inbound = InMemoryInboundMessageRepository(self._tx)
         return self
 
     async def __aexit__(
@@ -738,6 +972,24 @@ class FakeWhatsAppSender:
         )
         self.receipts.append(receipt)
         return receipt
+
+
+class FakeSmsSender:
+    """An ``SmsSender`` that records messages; ``fail_with`` makes every send raise
+    ``ProviderError`` with that gateway code, ``unavailable = True`` an outage."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundSms] = []
+        self.fail_with: int | None = None
+        self.unavailable = False
+
+    async def send_sms(self, message: OutboundSms) -> SmsReceipt:
+        if self.unavailable:
+            raise UnavailableError("sms (fake)", "simulated outage", outcome_unknown=False)
+        if self.fail_with is not None:
+            raise ProviderError("sms", self.fail_with, "refused by the fake gateway")
+        self.sent.append(message)
+        return SmsReceipt(message_id=f"sms-fake-{len(self.sent)}", length=message.length)
 
 
 # -- AI reviewer ---------------------------------------------------------------------------------

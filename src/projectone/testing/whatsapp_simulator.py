@@ -1,21 +1,77 @@
-"""A WhatsApp Business Cloud API simulator: Meta's send endpoint on loopback.
+"""A WhatsApp Business Cloud API simulator: Meta's send endpoint on loopback, and its webhooks.
 
 It speaks the real wire format (``POST /{version}/{phone_number_id}/messages``, bearer token,
 Meta's success and error JSON), so an HTTP client can be tested over a real socket instead of
-by patching it. Faults are injected by recipient (``failures``) or at random (``failure_rate``),
-and answers can be slowed (``latency``) to exercise timeouts. Randomness is seeded, so a run is
-reproducible.
+by patching it, and it posts signed status webhooks back, as Meta does, to a receiver under
+test. Every random choice draws from its own stream seeded by ``seed``, so a run is
+reproducible and turning one knob on does not reshuffle what another one decides.
 
-Text, image and template messages are accepted, and checked as Meta checks them: an image
+**What is accepted.** Text, image and template messages, checked as Meta checks them: an image
 needs exactly one of ``link`` and ``id`` (100 otherwise); a template must be one of the
 ``templates`` given (132001 for an unknown name or language) with as many parameters per
 component as approved (132000). Without ``templates`` any well-formed template is accepted,
-since the simulator then has no approved list to check against.
+since the simulator then has no approved list to check against. ``access_token`` is the bearer
+token expected (190 otherwise) and ``phone_number_id``, when given, the only number that
+exists. ``sent`` holds the accepted bodies, ``requests`` counts every request, and
+``sends_per_callback`` counts accepted messages per ``biz_opaque_callback_data``, so a delivery
+sent twice (a retry after an unknown outcome) is visible in ``duplicate_callbacks``.
 
-``rate_limit`` (off by default) caps the messages each phone number may send in any sliding
-one-second window, answering 130429 beyond it as Meta does past a number's throughput.
-``sends_per_callback`` counts accepted messages per ``biz_opaque_callback_data``, so a
-delivery sent twice (a retry after an unknown outcome) is visible.
+**Refusals on the send**, checked in this order after validation:
+
+* ``failures`` maps a recipient (digits) to the code to answer with; ``failure_rate`` fails
+  the other sends at random with ``failure_code``;
+* ``error_mix`` maps Meta error codes to the fraction of sends answered with each, e.g.
+  ``{131026: 0.01, 131000: 0.02}`` (each within [0, 1], summing to at most 1; ``ValueError``
+  otherwise);
+* ``rate_limit`` (off by default) caps the messages each phone number may send in any sliding
+  one-second window (on ``monotonic``), answering 130429 beyond it as Meta does past a
+  number's throughput.
+
+**Latency.** ``latency`` is waited before a request is handled, as network and queueing time
+would be, so a client that times out during it sent nothing: either a ``(low, high)`` uniform
+range in seconds or a callable ``(random.Random) -> seconds``, such as
+``lognormal_latency(median=0.08, p99=0.6)`` for the long tail of a real network.
+
+**Unknown outcomes.** For ``lost_answer_fraction`` of the accepted sends the message *is*
+accepted (recorded in ``sent``, counted, its webhooks scheduled) but the HTTP answer is
+withheld for ``lost_answer_delay`` seconds (30 by default), so a client with a shorter timeout
+sees a timeout after its request was written and cannot know whether the message went out.
+``lost_answers`` counts them. This is how tests exercise the unknown-outcome policies:
+``at_most_once`` must not send again (``sends_per_callback`` stays at 1) and lets the status
+webhook, which echoes the callback data, settle the delivery; ``at_least_once`` sends again
+(``duplicate_callbacks`` shows the second copy).
+
+**Status webhooks.** With ``webhook_url`` set, every accepted send is followed by status
+webhooks POSTed to it, as Meta's are: ``sent``, then ``delivered``, then ``read`` for
+``read_fraction`` of the messages (0.7 by default: read receipts are a user setting). Instead,
+``async_failures`` (same shape and checks as ``error_mix``) reports that fraction of the
+*accepted* sends as ``failed`` with the code (Meta reports 131026 and 131049 this way, after
+answering the send with a wamid); such a message gets the ``failed`` status only. Which
+statuses each wamid gets is recorded in ``planned_statuses`` (webhooks on or not). Status
+timestamps come from ``wall_clock`` (Unix seconds, ``time.time`` by default; a demo living
+on simulated time passes its own clock). Each status
+carries the wamid, ``recipient_id`` (the wa_id), a ``timestamp`` of when it happened and
+``biz_opaque_callback_data`` when the send had it. Then:
+
+* each status comes a ``webhook_delay`` (``(low, high)`` uniform seconds, default 0–50 ms)
+  after the previous one of its message (the first, after the send);
+* statuses are batched, as Meta batches them: one POST carries up to ``webhook_batch_size``
+  statuses (50) of one phone number, sent once the batch is full or ``webhook_flush_interval``
+  seconds (0.05) after the poster started waiting for it; POSTs go out one at a time, in order;
+* ``duplicate_fraction`` of the statuses are posted a second time (another ``webhook_delay``
+  later, never in the same POST), ``reorder_fraction`` of the messages have their statuses
+  posted in reverse order (``read`` first); timestamps stay those of the events;
+* each POST's exact bytes are signed with ``X-Hub-Signature-256`` (:func:`sign_body` with
+  ``app_secret``; no header without one). A non-2xx answer or a connection error is retried
+  ``webhook_retries`` times (3) with a short doubling backoff, then given up and counted in
+  ``webhook_failures``;
+* ``webhooks_posted`` counts the POSTs answered 2xx and ``statuses_posted`` the statuses they
+  carried; :meth:`WhatsAppSimulator.drain_webhooks` waits until every status planned so far
+  was posted or given up (``TimeoutError`` past its timeout). The posting tasks belong to the
+  simulator: ``stop()`` cancels what is still pending and counts it in ``statuses_dropped``.
+
+:func:`build_status_webhook` and :func:`build_message_webhook` build the raw bodies of a status
+webhook and of an inbound text message for tests that post them by hand.
 
 HTTP statuses chosen per Meta error code (Meta documents the codes, not a fixed status, and
 projectone decides on the code only):
@@ -31,21 +87,26 @@ This module is part of the public test harness and imports nothing from
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import os
+import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any, Final
 
+import aiohttp
 import attrs
 from aiohttp import web
 
-from projectone.testing._loopback import LoopbackSimulator
+from projectone.testing._loopback import Latency, LoopbackSimulator, lognormal_latency
 
 __all__ = [
     "ERROR_TITLES",
@@ -55,8 +116,10 @@ __all__ = [
     "RATE_LIMIT_CODES",
     "ApprovedTemplate",
     "WhatsAppSimulator",
+    "build_message_webhook",
     "build_status_webhook",
     "http_status_for",
+    "lognormal_latency",
     "sign_body",
 ]
 
@@ -121,6 +184,17 @@ RATE_LIMIT_CODES: Final = frozenset({4, 80007, 130429, 131056})
 _SERVER_ERROR_CODES: Final = frozenset({131000})
 _UNAVAILABLE_CODES: Final = frozenset({2, 131016, 131057})
 
+_SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
+#: Meta's webhook requests name themselves so.
+_WEBHOOK_USER_AGENT: Final = "facebookexternalua"
+#: Bound on one webhook POST, and the first pause before retrying one (doubled each time).
+_WEBHOOK_TIMEOUT: Final = 5.0
+_WEBHOOK_BACKOFF: Final = 0.05
+#: Defaults of the envelope fields: the WABA id and the number Meta's examples use.
+_DEFAULT_WABA_ID: Final = "102290129340398"
+_DEFAULT_PHONE_NUMBER_ID: Final = "106540352242922"
+_DEFAULT_DISPLAY_NUMBER: Final = "15550783881"
+
 
 def http_status_for(code: int) -> int:
     """The HTTP status the simulator answers with for Meta error ``code`` (see module doc)."""
@@ -135,6 +209,72 @@ def http_status_for(code: int) -> int:
     if code in _UNAVAILABLE_CODES:
         return 503
     return 400
+
+
+def _fraction(name: str, value: object) -> float:
+    # NaN fails both comparisons, so it is refused too.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a fraction within [0, 1], got {value!r}")
+    return float(value)
+
+
+def _code_fractions(name: str, mix: Mapping[int, float] | None) -> dict[int, float]:
+    """Error code → fraction, each within [0, 1] and summing to at most 1, sorted by code so
+    the draws do not depend on the order the caller wrote them in."""
+    checked: dict[int, float] = {}
+    for code, fraction in (mix or {}).items():
+        if isinstance(code, bool) or not isinstance(code, int) or code < 1:
+            raise ValueError(f"{name} keys must be Meta error codes (ints >= 1), got {code!r}")
+        checked[code] = _fraction(f"{name}[{code}]", fraction)
+    total = math.fsum(checked.values())
+    if total > 1.0 + 1e-9:
+        raise ValueError(f"{name} fractions must sum to at most 1, got {total}")
+    return dict(sorted(checked.items()))
+
+
+def _pick(mix: Mapping[int, float], draw: float) -> int | None:
+    """The code whose slice of [0, 1) holds ``draw`` (slices laid end to end), if any."""
+    edge = 0.0
+    for code, fraction in mix.items():
+        edge += fraction
+        if draw < edge:
+            return code
+    return None
+
+
+def _seconds_at_least_zero(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be finite seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _delay_range(name: str, value: tuple[float, float]) -> tuple[float, float]:
+    try:
+        low, high = value
+        valid = math.isfinite(low) and math.isfinite(high) and 0.0 <= low <= high
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(f"{name} must be (low, high) seconds with 0 <= low <= high, got {value!r}")
+    return float(low), float(high)
+
+
+def _whole_number(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _webhook_events() -> tuple[asyncio.Event, asyncio.Event, asyncio.Event]:
+    """``idle`` (nothing pending; set), ``has_work`` and ``batch_full`` (both clear)."""
+    idle = asyncio.Event()
+    idle.set()
+    return idle, asyncio.Event(), asyncio.Event()
 
 
 def _languages(value: object) -> frozenset[str]:
@@ -202,13 +342,17 @@ class _Refusal(Exception):
 class WhatsAppSimulator(LoopbackSimulator):
     """Meta's send endpoint on ``host:port`` (port 0 picks a free one; read ``base_url``).
 
-    ``sent`` holds the JSON bodies it accepted, in order; ``requests`` counts every request
-    that reached the send route, accepted or not, so a test can prove nothing was sent;
-    ``sends_per_callback`` counts the accepted ones per ``biz_opaque_callback_data``.
+    Every knob is described in the module documentation. What a test reads back:
 
-    ``templates`` are the approved templates by name (``None``: accept any well-formed one).
-    ``rate_limit`` is the messages per second each phone number id may send (``None``: no
-    limit), measured over a sliding one-second window of accepted messages on ``monotonic``.
+    * ``sent``: the JSON bodies accepted, in order; ``requests``: every request that reached
+      the send route, accepted or not, so a test can prove nothing was sent;
+    * ``sends_per_callback`` / ``duplicate_callbacks``: accepted messages per
+      ``biz_opaque_callback_data``; ``lost_answers``: accepted sends whose answer was withheld;
+    * ``planned_statuses``: the statuses each accepted wamid gets, in the order they happen;
+    * ``webhooks_posted``, ``statuses_posted``, ``webhook_failures``, ``statuses_dropped`` and
+      ``pending_statuses``: what became of the status webhooks.
+
+    Constructor arguments are checked when the simulator is built (``ValueError``).
     """
 
     name = "WhatsApp simulator"
@@ -220,7 +364,7 @@ class WhatsAppSimulator(LoopbackSimulator):
         port: int = 0,
         access_token: str = "simulator-token",
         phone_number_id: str | None = None,
-        latency: tuple[float, float] = (0.0, 0.0),
+        latency: Latency = (0.0, 0.0),
         failures: Mapping[str, int] | None = None,
         failure_rate: float = 0.0,
         failure_code: int = 131000,
@@ -228,6 +372,20 @@ class WhatsAppSimulator(LoopbackSimulator):
         templates: Mapping[str, ApprovedTemplate] | None = None,
         rate_limit: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        error_mix: Mapping[int, float] | None = None,
+        lost_answer_fraction: float = 0.0,
+        lost_answer_delay: float = 30.0,
+        webhook_url: str | None = None,
+        app_secret: str | None = None,
+        read_fraction: float = 0.7,
+        async_failures: Mapping[int, float] | None = None,
+        duplicate_fraction: float = 0.0,
+        reorder_fraction: float = 0.0,
+        webhook_delay: tuple[float, float] = (0.0, 0.05),
+        webhook_batch_size: int = 50,
+        webhook_flush_interval: float = 0.05,
+        webhook_retries: int = 3,
     ) -> None:
         super().__init__(
             host=host,
@@ -242,22 +400,121 @@ class WhatsAppSimulator(LoopbackSimulator):
             isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 1
         ):
             raise ValueError(f"rate_limit must be a whole number >= 1 or None, got {rate_limit}")
+        if webhook_url is not None and (
+            not isinstance(webhook_url, str) or not webhook_url.startswith(("http://", "https://"))
+        ):
+            raise ValueError(f"webhook_url must be an http(s) URL or None, got {webhook_url!r}")
         self.access_token = access_token
         self.phone_number_id = phone_number_id
         self.templates: dict[str, ApprovedTemplate] | None = (
             None if templates is None else dict(templates)
         )
         self.rate_limit = rate_limit
+        self.error_mix = _code_fractions("error_mix", error_mix)
+        self.lost_answer_fraction = _fraction("lost_answer_fraction", lost_answer_fraction)
+        self.lost_answer_delay = _seconds_at_least_zero("lost_answer_delay", lost_answer_delay)
+        self.webhook_url = webhook_url
+        self.app_secret = app_secret
+        self.read_fraction = _fraction("read_fraction", read_fraction)
+        self.async_failures = _code_fractions("async_failures", async_failures)
+        self.duplicate_fraction = _fraction("duplicate_fraction", duplicate_fraction)
+        self.reorder_fraction = _fraction("reorder_fraction", reorder_fraction)
+        self.webhook_delay = _delay_range("webhook_delay", webhook_delay)
+        self.webhook_batch_size = _whole_number("webhook_batch_size", webhook_batch_size, 1)
+        self.webhook_flush_interval = _seconds_at_least_zero(
+            "webhook_flush_interval", webhook_flush_interval
+        )
+        self.webhook_retries = _whole_number("webhook_retries", webhook_retries, 0)
+
         self.sent: list[dict[str, Any]] = []
         self.sends_per_callback: collections.Counter[str] = collections.Counter()
+        self.planned_statuses: dict[str, tuple[str, ...]] = {}
+        self.lost_answers = 0
+        self.webhooks_posted = 0
+        self.statuses_posted = 0
+        self.webhook_failures = 0
+        self.statuses_dropped = 0
+        # Unix seconds for the timestamps of status webhooks (a demo passes its own clock).
+        self._wall_clock = wall_clock
         self._monotonic = monotonic
         # Per phone number id: when its accepted messages of the last second were accepted.
         self._windows: dict[str, collections.deque[float]] = {}
+        # One stream per decision, next to the base class's latency and failure streams.
+        self._error_rng = random.Random(f"{seed}:error_mix")
+        self._lost_rng = random.Random(f"{seed}:lost_answer")
+        self._status_rng = random.Random(f"{seed}:statuses")
+        self._webhook_delay_rng = random.Random(f"{seed}:webhook_delay")
+        # Webhook machinery (see start/stop): statuses released by per-message tasks wait in a
+        # per-number outbox until the single poster takes them as a batch.
+        self._pending = 0
+        self._outbox: dict[str, collections.deque[dict[str, object]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poster: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._background_error: BaseException | None = None
+        self._idle, self._has_work, self._batch_full = _webhook_events()
 
     @property
     def duplicate_callbacks(self) -> dict[str, int]:
         """The ``biz_opaque_callback_data`` values accepted more than once, with their counts."""
         return {data: count for data, count in self.sends_per_callback.items() if count > 1}
+
+    @property
+    def pending_statuses(self) -> int:
+        """Statuses planned for posting and not yet posted nor given up."""
+        return self._pending
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen, and start posting status webhooks when ``webhook_url`` is set; idempotent."""
+        await super().start()
+        if self.webhook_url is None or self._poster is not None:
+            return
+        # Nothing awaits between the server starting and the poster existing, so no accepted
+        # send can miss it. Fresh events: a restarted simulator may run on another loop.
+        self._idle, self._has_work, self._batch_full = _webhook_events()
+        self._background_error = None
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_WEBHOOK_TIMEOUT))
+        self._poster = self._spawn(self._post_batches(), "whatsapp-simulator-webhooks")
+
+    async def stop(self) -> None:
+        """Stop listening, cancel the webhooks not posted yet (``statuses_dropped``) and close
+        the webhook client; idempotent. What the simulator recorded stays readable."""
+        await super().stop()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._poster = None
+        self.statuses_dropped += self._pending
+        self._pending = 0
+        self._outbox.clear()
+        self._has_work.clear()
+        self._batch_full.clear()
+        self._idle.set()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def drain_webhooks(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a bound on waiting, not on a call
+        """Wait until every status planned so far has been posted (or given up after its
+        retries); raise ``TimeoutError`` if some are still pending after ``timeout`` seconds.
+
+        A send still in flight has planned nothing yet: await the sends first.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"{self._pending} status(es) still waiting to be posted after {timeout} s"
+            ) from None
+        if self._background_error is not None:
+            raise RuntimeError("the simulator's webhook poster failed") from (
+                self._background_error
+            )
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -278,6 +535,7 @@ class WhatsAppSimulator(LoopbackSimulator):
             if body["type"] == "template":
                 self._check_approved(body["template"])
             self._inject_failure(to)
+            self._inject_mixed_error()
             self._take_throughput(phone_number_id)
         except _Refusal as refusal:
             return _error_response(
@@ -286,15 +544,23 @@ class WhatsAppSimulator(LoopbackSimulator):
                 message=refusal.message,
                 error_type=refusal.error_type,
             )
+        # Accepted: from here on the message exists, whatever becomes of the answer.
         self.sent.append(body)
         callback = body.get("biz_opaque_callback_data")
         if callback is not None:
             self.sends_per_callback[callback] += 1
+        wamid = self._wamid(to)
+        self._plan_statuses(phone_number_id, wamid, to, callback)
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": body["to"], "wa_id": to}],
-            "messages": [{"id": self._wamid(to)}],
+            "messages": [{"id": wamid}],
         }
+        if self._lost_rng.random() < self.lost_answer_fraction:
+            # The answer is "lost": a client that gives up first has its request cancelled
+            # here (handler cancellation), after the message was accepted.
+            self.lost_answers += 1
+            await asyncio.sleep(self.lost_answer_delay)
         return web.json_response(answer)
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
@@ -340,6 +606,13 @@ class WhatsAppSimulator(LoopbackSimulator):
         if code is not None:
             raise _Refusal(code)
 
+    def _inject_mixed_error(self) -> None:
+        if not self.error_mix:
+            return
+        code = _pick(self.error_mix, self._error_rng.random())
+        if code is not None:
+            raise _Refusal(code)
+
     def _check_approved(self, template: Mapping[str, Any]) -> None:
         """Match a well-formed template against the approved ones, as Meta does."""
         if self.templates is None:
@@ -369,6 +642,147 @@ class WhatsAppSimulator(LoopbackSimulator):
         if len(window) >= self.rate_limit:
             raise _Refusal(130429)
         window.append(now)
+
+    # -- status webhooks -----------------------------------------------------------------------
+
+    def _plan_statuses(
+        self, phone_number_id: str, wamid: str, recipient_id: str, callback: str | None
+    ) -> None:
+        """Decide the statuses of an accepted message and, with webhooks on, schedule them."""
+        rng = self._status_rng
+        # The same draws for every message, so changing one fraction moves no other decision.
+        failure_draw, read_draw, reorder_draw = rng.random(), rng.random(), rng.random()
+        duplicate_draws = [rng.random() for _ in range(3)]
+        code = _pick(self.async_failures, failure_draw)
+        statuses: tuple[str, ...]
+        if code is not None:
+            statuses = ("failed",)
+        elif read_draw < self.read_fraction:
+            statuses = ("sent", "delivered", "read")
+        else:
+            statuses = ("sent", "delivered")
+        self.planned_statuses[wamid] = statuses
+        if self._poster is None:
+            return
+        low, high = self.webhook_delay
+        waits = [self._webhook_delay_rng.uniform(low, high) for _ in statuses]
+        now = self._wall_clock()
+        events: list[dict[str, object]] = []
+        elapsed = 0.0
+        for status, wait in zip(statuses, waits, strict=True):
+            elapsed += wait
+            event: dict[str, object] = {
+                "message_id": wamid,
+                "recipient_id": recipient_id,
+                "status": status,
+                "timestamp": int(now + elapsed),
+            }
+            if callback is not None:
+                event["callback_data"] = callback
+            if status == "failed":
+                event["error_code"] = code
+            events.append(event)
+        if reorder_draw < self.reorder_fraction:
+            events.reverse()
+        steps: list[tuple[float, dict[str, object]]] = []
+        for wait, event, duplicate_draw in zip(waits, events, duplicate_draws, strict=False):
+            steps.append((wait, event))
+            if duplicate_draw < self.duplicate_fraction:
+                steps.append((self._webhook_delay_rng.uniform(low, high), event))
+        self._pending += len(steps)
+        self._idle.clear()
+        self._spawn(self._release(phone_number_id, steps), f"whatsapp-statuses-{wamid}")
+
+    async def _release(
+        self, phone_number_id: str, steps: list[tuple[float, dict[str, object]]]
+    ) -> None:
+        """Hand a message's statuses to the poster, each after its delay."""
+        for wait, event in steps:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            queue = self._outbox.setdefault(phone_number_id, collections.deque())
+            queue.append(event)
+            self._has_work.set()
+            if len(queue) >= self.webhook_batch_size:
+                self._batch_full.set()
+
+    async def _post_batches(self) -> None:
+        """The poster: one batch at a time, in order, until cancelled by ``stop``."""
+        while True:
+            await self._has_work.wait()
+            if not self._batch_full.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.webhook_flush_interval):
+                        await self._batch_full.wait()
+            taken = self._take_batch()
+            if taken is None:
+                continue
+            phone_number_id, batch = taken
+            await self._post(phone_number_id, batch)
+            self._pending -= len(batch)
+            if self._pending <= 0:
+                self._pending = 0
+                self._idle.set()
+
+    def _take_batch(self) -> tuple[str, list[dict[str, object]]] | None:
+        """Up to a batch of the oldest waiting number's statuses, none of them twice."""
+        if not self._outbox:
+            self._has_work.clear()
+            return None
+        phone_number_id = next(iter(self._outbox))
+        queue = self._outbox.pop(phone_number_id)
+        batch: list[dict[str, object]] = []
+        seen: set[tuple[object, object]] = set()
+        while queue and len(batch) < self.webhook_batch_size:
+            key = (queue[0]["message_id"], queue[0]["status"])
+            if key in seen:
+                break  # a duplicate goes in a later POST, as a redelivery would
+            seen.add(key)
+            batch.append(queue.popleft())
+        if queue:
+            self._outbox[phone_number_id] = queue  # to the back: the numbers take turns
+        if not self._outbox:
+            self._has_work.clear()
+        if all(len(q) < self.webhook_batch_size for q in self._outbox.values()):
+            self._batch_full.clear()
+        return phone_number_id, batch
+
+    async def _post(self, phone_number_id: str, batch: list[dict[str, object]]) -> None:
+        """POST one signed batch, retrying a non-2xx answer or a connection error."""
+        session, url = self._session, self.webhook_url
+        if session is None or url is None:  # pragma: no cover - the poster runs only with both
+            raise RuntimeError("the webhook poster runs without a session or a URL")
+        body = build_status_webhook(batch, phone_number_id=phone_number_id)
+        headers = {"Content-Type": "application/json", "User-Agent": _WEBHOOK_USER_AGENT}
+        if self.app_secret:
+            headers[_SIGNATURE_HEADER] = sign_body(self.app_secret, body)
+        for attempt in range(self.webhook_retries + 1):
+            if attempt:
+                await asyncio.sleep(_WEBHOOK_BACKOFF * 2 ** (attempt - 1))
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    accepted = 200 <= response.status < 300
+            except (aiohttp.ClientError, TimeoutError):
+                accepted = False
+            if accepted:
+                self.webhooks_posted += 1
+                self.statuses_posted += len(batch)
+                return
+        self.webhook_failures += 1
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A bug, not a webhook failure: keep it for drain_webhooks and wake it up.
+            self._background_error = task.exception()
+            self._idle.set()
 
     def _wamid(self, to: str) -> str:
         # Real wamids are "wamid." + base64 of an opaque blob that embeds the recipient; a
@@ -587,9 +1001,9 @@ def sign_body(app_secret: str, raw_body: bytes) -> str:
 def build_status_webhook(
     events: Iterable[Mapping[str, object]],
     *,
-    waba_id: str = "102290129340398",
-    phone_number_id: str = "106540352242922",
-    display_phone_number: str = "15550783881",
+    waba_id: str = _DEFAULT_WABA_ID,
+    phone_number_id: str = _DEFAULT_PHONE_NUMBER_ID,
+    display_phone_number: str = _DEFAULT_DISPLAY_NUMBER,
 ) -> bytes:
     """The raw body of a status webhook for ``events``, shaped as Meta sends it.
 
@@ -619,15 +1033,7 @@ def build_status_webhook(
         unknown = set(event) - known
         if unknown:
             raise ValueError(f"unknown status event fields: {', '.join(sorted(unknown))}")
-        when = event["timestamp"]
-        if isinstance(when, dt.datetime):
-            if when.tzinfo is None:
-                raise ValueError(f"timestamp must be timezone-aware, got {when!r}")
-            seconds = int(when.timestamp())
-        elif isinstance(when, int) and not isinstance(when, bool):
-            seconds = when
-        else:
-            raise ValueError(f"timestamp must be a datetime or Unix seconds, got {when!r}")
+        seconds = _unix_seconds(event["timestamp"])
         status: dict[str, Any] = {
             "id": str(event["message_id"]),
             "status": str(event["status"]),
@@ -669,6 +1075,84 @@ def build_status_webhook(
                 }
             ]
         statuses.append(status)
+    return _webhook_body(
+        {"statuses": statuses},
+        waba_id=waba_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+    )
+
+
+def build_message_webhook(
+    from_number: str,
+    text: str,
+    *,
+    message_id: str | None = None,
+    timestamp: dt.datetime | int | None = None,
+    profile_name: str = "WhatsApp User",
+    context_message_id: str | None = None,
+    waba_id: str = _DEFAULT_WABA_ID,
+    phone_number_id: str = _DEFAULT_PHONE_NUMBER_ID,
+    display_phone_number: str = _DEFAULT_DISPLAY_NUMBER,
+) -> bytes:
+    """The raw body of the webhook Meta posts when a user sends our number a text message.
+
+    ``from_number`` is the user's number (digits with the country code; a leading ``+`` is
+    dropped, as WhatsApp writes wa_ids without it), ``text`` the message. ``message_id``
+    defaults to a fresh wamid, ``timestamp`` (an aware datetime or Unix seconds) to now.
+    ``context_message_id`` makes it a reply to that wamid of ours. The value carries
+    ``contacts`` (profile name and wa_id) and ``messages`` (``from``, ``id``, ``timestamp``,
+    ``type: text``, ``text.body``), in the same compact, ASCII-escaped JSON as
+    :func:`build_status_webhook`; sign it with :func:`sign_body` before posting it.
+    """
+    wa_id = from_number.removeprefix("+")
+    if not (wa_id.isascii() and wa_id.isdigit() and 1 <= len(wa_id) <= 15):
+        raise ValueError(f"from_number must be 1 to 15 digits, got {from_number!r}")
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty string, got {text!r}")
+    if message_id is None:
+        blob = f"{wa_id}:in:".encode() + os.urandom(12)
+        message_id = "wamid." + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
+    seconds = _unix_seconds(dt.datetime.now(dt.UTC) if timestamp is None else timestamp)
+    message: dict[str, Any] = {
+        "from": wa_id,
+        "id": message_id,
+        "timestamp": str(seconds),
+        "type": "text",
+        "text": {"body": text},
+    }
+    if context_message_id is not None:
+        message["context"] = {"from": display_phone_number, "id": context_message_id}
+    return _webhook_body(
+        {
+            "contacts": [{"profile": {"name": profile_name}, "wa_id": wa_id}],
+            "messages": [message],
+        },
+        waba_id=waba_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+    )
+
+
+def _unix_seconds(when: object) -> int:
+    """An aware datetime or Unix seconds (an int) as whole Unix seconds."""
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            raise ValueError(f"timestamp must be timezone-aware, got {when!r}")
+        return int(when.timestamp())
+    if isinstance(when, int) and not isinstance(when, bool):
+        return when
+    raise ValueError(f"timestamp must be a datetime or Unix seconds, got {when!r}")
+
+
+def _webhook_body(
+    content: Mapping[str, Any], *, waba_id: str, phone_number_id: str, display_phone_number: str
+) -> bytes:
+    """Meta's webhook envelope around one ``messages`` change whose value holds ``content``.
+
+    Compact JSON with non-ASCII escaped, like Meta's, so a receiver that re-serialises the
+    body before checking the signature fails the way it would in production.
+    """
     body = {
         "object": "whatsapp_business_account",
         "entry": [
@@ -682,7 +1166,7 @@ def build_status_webhook(
                                 "display_phone_number": display_phone_number,
                                 "phone_number_id": phone_number_id,
                             },
-                            "statuses": statuses,
+                            **content,
                         },
                         "field": "messages",
                     }

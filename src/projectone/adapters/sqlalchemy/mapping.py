@@ -9,13 +9,24 @@ and comparisons done in SQL. Values read back are therefore made aware in UTC ei
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import Actor, AuditEvent
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.delivery import Delivery
+from projectone.domain.fallback import (
+    LibraryEntry,
+    ScoreBreakdown,
+    Selection,
+    SelectionRecord,
+    Weights,
+)
+from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident
 from projectone.domain.language import Language
 
@@ -27,10 +38,16 @@ __all__ = [
     "delivery_from_row",
     "delivery_to_row",
     "from_db_time",
+    "inbound_from_row",
+    "inbound_to_row",
     "incident_from_row",
     "incident_to_row",
+    "library_entry_from_row",
+    "library_entry_to_row",
     "pack_from_row",
     "pack_to_row",
+    "selection_from_row",
+    "selection_to_row",
     "to_db_time",
 ]
 
@@ -173,6 +190,13 @@ def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
         "delivered_at": _to_db_optional(delivery.delivered_at),
         "read_at": _to_db_optional(delivery.read_at),
         "failed_at": _to_db_optional(delivery.failed_at),
+        "next_attempt_at": to_db_time(delivery.next_attempt_at),
+        "failure_class": delivery.failure_class,
+        "backup_of": delivery.backup_of,
+        "fallback": delivery.fallback,
+        "lease_owner": delivery.lease_owner,
+        "lease_expires_at": _to_db_optional(delivery.lease_expires_at),
+        "duplicate_message_ids": list(delivery.duplicate_message_ids) or None,
     }
 
 
@@ -199,6 +223,13 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         delivered_at=_from_db_optional(row["delivered_at"]),
         read_at=_from_db_optional(row["read_at"]),
         failed_at=_from_db_optional(row["failed_at"]),
+        next_attempt_at=from_db_time(row["next_attempt_at"]),
+        failure_class=row["failure_class"],
+        backup_of=row["backup_of"],
+        fallback=bool(row["fallback"]),
+        lease_owner=row["lease_owner"],
+        lease_expires_at=_from_db_optional(row["lease_expires_at"]),
+        duplicate_message_ids=tuple(row["duplicate_message_ids"] or ()),
     )
 
 
@@ -278,4 +309,106 @@ def incident_from_row(row: Mapping[Any, Any]) -> Incident:
         updated_at=from_db_time(row["updated_at"]),
         resolved_at=_from_db_optional(row["resolved_at"]),
         closed_at=_from_db_optional(row["closed_at"]),
+    )
+
+
+def library_entry_to_row(entry: LibraryEntry) -> dict[str, Any]:
+    return {
+        "pack_id": entry.pack_id,
+        "topic": entry.topic,
+        # A sorted list: JSON has no sets, and equal entries store equal text.
+        "applicable_months": sorted(entry.applicable_months),
+        "expires_on": entry.expires_on,
+        "priority": entry.priority,
+        "engagement": entry.engagement,
+        "quality": entry.quality,
+        "created_on": entry.created_on,
+        "active": entry.active,
+    }
+
+
+def library_entry_from_row(row: Mapping[Any, Any]) -> LibraryEntry:
+    return LibraryEntry(
+        pack_id=row["pack_id"],
+        topic=row["topic"],
+        applicable_months=row["applicable_months"],
+        expires_on=row["expires_on"],
+        priority=row["priority"],
+        engagement=row["engagement"],
+        quality=row["quality"],
+        created_on=row["created_on"],
+        active=bool(row["active"]),
+    )
+
+
+def selection_to_row(record: SelectionRecord) -> dict[str, Any]:
+    s = record.selection
+    return {
+        "id": record.id,
+        "advisor_id": s.advisor_id,
+        "date": s.date,
+        "pack_id": s.pack_id,
+        "trigger_reason": s.trigger_reason.value,
+        "score": s.score,
+        "confidence": s.confidence,
+        "breakdown": s.breakdown.as_dict(),
+        # [[pack id, score], ...] best first; JSON floats round-trip exactly (shortest repr).
+        "runner_ups": [[str(pack_id), points] for pack_id, points in s.runner_ups],
+        "considered": s.considered,
+        "filtered_out": dict(s.filtered_out),
+        "weights": attrs.asdict(s.weights),
+        "algorithm_version": s.algorithm_version,
+        "rulebook_version": record.rulebook_version,
+        "selected_at": to_db_time(record.selected_at),
+    }
+
+
+def selection_from_row(row: Mapping[Any, Any]) -> SelectionRecord:
+    selection = Selection(
+        advisor_id=row["advisor_id"],
+        date=row["date"],
+        pack_id=row["pack_id"],
+        score=row["score"],
+        breakdown=ScoreBreakdown(**row["breakdown"]),
+        runner_ups=[(uuid.UUID(pack_id), points) for pack_id, points in row["runner_ups"]],
+        confidence=row["confidence"],
+        algorithm_version=row["algorithm_version"],
+        trigger_reason=row["trigger_reason"],
+        considered=row["considered"],
+        filtered_out=row["filtered_out"],
+        weights=Weights(**row["weights"]),
+    )
+    return SelectionRecord(
+        id=row["id"],
+        selection=selection,
+        rulebook_version=row["rulebook_version"],
+        selected_at=from_db_time(row["selected_at"]),
+    )
+
+
+def inbound_to_row(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "provider_message_id": message.provider_message_id,
+        "phone_number_id": message.phone_number_id,
+        "from_number": message.from_number,
+        "advisor_id": message.advisor_id,
+        "type": message.type,
+        "body": message.body,
+        "sent_at": to_db_time(message.sent_at),
+        "received_at": to_db_time(message.received_at),
+    }
+
+
+def inbound_from_row(row: Mapping[Any, Any]) -> InboundMessage:
+    return InboundMessage(
+        id=row["id"],
+        provider_message_id=row["provider_message_id"],
+        phone_number_id=row["phone_number_id"],
+        from_number=row["from_number"],
+        advisor_id=row["advisor_id"],
+        type=row["type"],
+        body=row["body"],
+        sent_at=from_db_time(row["sent_at"]),
+        received_at=from_db_time(row["received_at"]),
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +25,9 @@ from projectone.adapters.sqlalchemy.tables import (
     audit_events,
     content_packs,
     deliveries,
+    fallback_library,
+    fallback_selections,
+    inbound_messages,
     incidents,
 )
 from projectone.domain.advisor import Advisor, AdvisorStatus
@@ -31,6 +35,8 @@ from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import NotFoundError
+from projectone.domain.fallback import LibraryEntry, SelectionRecord
+from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "SqlAuditLog",
     "SqlContentRepository",
     "SqlDeliveryRepository",
+    "SqlFallbackRepository",
     "SqlIncidentRepository",
 ]
 
@@ -75,21 +82,30 @@ async def _get_many(
     return {key: found[key] for key in wanted}
 
 
+async def _execute(
+    conn: AsyncConnection,
+    statement: sa.Executable,
+    table: str,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+) -> sa.CursorResult[Any]:
+    """Execute a write (``rows``: many at once); on a constraint violation roll back and raise
+    ``ConflictError``."""
+    try:
+        return await (conn.execute(statement) if rows is None else conn.execute(statement, rows))
+    except IntegrityError as exc:
+        await conn.rollback()
+        conn.info[CONFLICT_MARK] = True
+        raise conflict_from_integrity_error(exc, table) from exc
+
+
 async def _write(
     conn: AsyncConnection,
     statement: sa.Executable,
     table: str,
     rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> int:
-    """Execute a write (``rows``: many at once); on a constraint violation roll back and raise
-    ``ConflictError``. Returns the rows affected, or -1 where the driver cannot tell."""
-    try:
-        result = await (conn.execute(statement) if rows is None else conn.execute(statement, rows))
-    except IntegrityError as exc:
-        await conn.rollback()
-        conn.info[CONFLICT_MARK] = True
-        raise conflict_from_integrity_error(exc, table) from exc
-    return result.rowcount
+    """``_execute``, returning the rows affected (-1 where the driver cannot tell)."""
+    return (await _execute(conn, statement, table, rows)).rowcount
 
 
 async def _update_by_id(
@@ -100,6 +116,26 @@ async def _update_by_id(
     statement = table.update().where(table.c.id == row["id"]).values(**values)
     if await _write(conn, statement, table.name) == 0:
         raise NotFoundError(entity, row["id"])
+
+
+async def _update_many_by_id(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]], entity: str
+) -> None:
+    """``_update_by_id`` for many rows in one executemany; ``NotFoundError`` for a missing one."""
+    if not rows:
+        return
+    # executemany needs bind names distinct from the column names it sets.
+    params = [{f"b_{key}": value for key, value in row.items()} for row in rows]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    statement = (
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({name: sa.bindparam(f"b_{name}") for name in columns})
+    )
+    changed = await _write(conn, statement, table.name, params)
+    if changed != len(rows):
+        # Either a row is missing or the driver cannot count: find out which.
+        await _get_many(conn, table, (row["id"] for row in rows), entity)
 
 
 class SqlAdvisorRepository:
@@ -124,6 +160,16 @@ class SqlAdvisorRepository:
 
     async def update(self, advisor: Advisor) -> None:
         await _update_by_id(self._conn, advisors, mapping.advisor_to_row(advisor), "advisor")
+
+    async def ids_by_whatsapp(self, numbers: Iterable[str]) -> Mapping[str, uuid.UUID]:
+        wanted = list(dict.fromkeys(numbers))
+        found: dict[str, uuid.UUID] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = sa.select(advisors.c.whatsapp_number, advisors.c.id).where(
+                advisors.c.whatsapp_number.in_(wanted[start : start + _IN_CHUNK])
+            )
+            found.update((row[0], row[1]) for row in await self._conn.execute(query))
+        return found
 
     async def list_reachable(self) -> Sequence[Advisor]:
         # Mirrors Advisor.receives_whatsapp: active and opted in.
@@ -202,6 +248,10 @@ class SqlContentRepository:
     async def update(self, pack: ContentPack) -> None:
         await _update_by_id(self._conn, content_packs, mapping.pack_to_row(pack), "content_pack")
 
+    async def update_many(self, packs: Iterable[ContentPack]) -> None:
+        rows = [mapping.pack_to_row(p) for p in packs]
+        await _update_many_by_id(self._conn, content_packs, rows, "content_pack")
+
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
     ) -> Sequence[ContentPack]:
@@ -226,12 +276,33 @@ class SqlDeliveryRepository:
         if rows:
             await _write(self._conn, deliveries.insert(), deliveries.name, rows)
 
-    async def get_many(self, delivery_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, Delivery]:
-        rows = await _get_many(self._conn, deliveries, delivery_ids, "delivery")
-        return {key: mapping.delivery_from_row(row) for key, row in rows.items()}
+    def _locked(self, query: sa.Select[Any], *, skip: bool = False) -> sa.Select[Any]:
+        # Row locks exist on PostgreSQL only; SQLite serialises writers with one write lock
+        # taken at BEGIN, so there a single worker runs (docs/operations.md).
+        if self._conn.dialect.name != "postgresql":
+            return query
+        return query.with_for_update(skip_locked=skip)
 
-    async def get(self, delivery_id: uuid.UUID) -> Delivery:
+    async def get_many(
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+    ) -> Mapping[uuid.UUID, Delivery]:
+        wanted = list(dict.fromkeys(delivery_ids))
+        found: dict[uuid.UUID, Delivery] = {}
+        for chunk in _chunks(wanted):
+            query = deliveries.select().where(deliveries.c.id.in_(chunk))
+            if lock:
+                query = self._locked(query)
+            result = await self._conn.execute(query)
+            found.update((row["id"], mapping.delivery_from_row(row)) for row in result.mappings())
+        for key in wanted:
+            if key not in found:
+                raise NotFoundError("delivery", key)
+        return {key: found[key] for key in wanted}
+
+    async def get(self, delivery_id: uuid.UUID, *, lock: bool = False) -> Delivery:
         query = deliveries.select().where(deliveries.c.id == delivery_id)
+        if lock:
+            query = self._locked(query)
         row = (await self._conn.execute(query)).mappings().one_or_none()
         if row is None:
             raise NotFoundError("delivery", delivery_id)
@@ -240,35 +311,24 @@ class SqlDeliveryRepository:
     async def update(self, delivery: Delivery) -> None:
         await _update_by_id(self._conn, deliveries, mapping.delivery_to_row(delivery), "delivery")
 
-    async def by_message_ids(self, message_ids: Iterable[str]) -> Mapping[str, Delivery]:
+    async def by_message_ids(
+        self, message_ids: Iterable[str], *, lock: bool = False
+    ) -> Mapping[str, Delivery]:
         wanted = list(dict.fromkeys(message_ids))
         found: dict[str, Delivery] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             query = deliveries.select().where(
                 deliveries.c.provider_message_id.in_(wanted[start : start + _IN_CHUNK])
             )
+            if lock:
+                query = self._locked(query)
             for row in (await self._conn.execute(query)).mappings():
                 found[row["provider_message_id"]] = mapping.delivery_from_row(row)
         return found
 
     async def update_many(self, items: Iterable[Delivery]) -> None:
-        batch = list(items)
-        if not batch:
-            return
-        # executemany needs bind names distinct from the column names it sets.
-        rows = [
-            {f"b_{key}": value for key, value in mapping.delivery_to_row(d).items()} for d in batch
-        ]
-        columns = [c.name for c in deliveries.columns if c.name != "id"]
-        statement = (
-            deliveries.update()
-            .where(deliveries.c.id == sa.bindparam("b_id"))
-            .values({name: sa.bindparam(f"b_{name}") for name in columns})
-        )
-        changed = await _write(self._conn, statement, deliveries.name, rows)
-        if changed != len(batch):
-            # Either a delivery is missing or the driver cannot count: find out which.
-            await _get_many(self._conn, deliveries, (d.id for d in batch), "delivery")
+        rows = [mapping.delivery_to_row(d) for d in items]
+        await _update_many_by_id(self._conn, deliveries, rows, "delivery")
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
         query = sa.select(
@@ -277,7 +337,7 @@ class SqlDeliveryRepository:
         result = await self._conn.execute(query)
         return {(row[0], Channel(row[1]), Variant(row[2])) for row in result}
 
-    async def due(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+    async def due(self, now: dt.datetime, limit: int, *, lock: bool = False) -> Sequence[Delivery]:
         if limit <= 0:
             return []
         query = (
@@ -285,14 +345,107 @@ class SqlDeliveryRepository:
             .where(
                 deliveries.c.status == DeliveryStatus.QUEUED.value,
                 # UTC on both sides: on SQLite this is a comparison of stored text.
-                deliveries.c.scheduled_for <= mapping.to_db_time(now),
+                deliveries.c.next_attempt_at <= mapping.to_db_time(now),
             )
             # id breaks ties so the order (and which rows fit the limit) is deterministic.
-            .order_by(deliveries.c.scheduled_for, deliveries.c.id)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             .limit(limit)
         )
+        if lock:
+            # Rows another worker is claiming right now are skipped, not waited for.
+            query = self._locked(query, skip=True)
         result = await self._conn.execute(query)
         return [mapping.delivery_from_row(row) for row in result.mappings()]
+
+    async def claim_due(
+        self, now: dt.datetime, limit: int, *, owner: str, until: dt.datetime
+    ) -> Sequence[Delivery]:
+        if limit <= 0:
+            return []
+        c = deliveries.c
+        # One statement, one round trip: pick and lock the due rows (skipping rows another
+        # worker is claiming), then move them to sending under our lease, as
+        # Delivery.start_sending does.
+        picked = (
+            sa.select(c.id)
+            .where(
+                c.status == DeliveryStatus.QUEUED.value,
+                c.next_attempt_at <= mapping.to_db_time(now),
+            )
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        statement = (
+            deliveries.update()
+            .where(c.id.in_(self._locked(picked, skip=True).scalar_subquery()))
+            .values(
+                status=DeliveryStatus.SENDING.value,
+                attempts=c.attempts + 1,
+                lease_owner=owner,
+                lease_expires_at=mapping.to_db_time(until),
+            )
+            .returning(*deliveries.c)
+        )
+        result = await self._conn.execute(statement)
+        claimed = [mapping.delivery_from_row(row) for row in result.mappings()]
+        claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
+        return claimed
+
+    async def expired_leases(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
+        if limit <= 0:
+            return []
+        query = (
+            deliveries.select()
+            .where(
+                deliveries.c.status == DeliveryStatus.SENDING.value,
+                sa.or_(
+                    deliveries.c.lease_expires_at.is_(None),
+                    deliveries.c.lease_expires_at <= mapping.to_db_time(now),
+                ),
+            )
+            .order_by(deliveries.c.lease_expires_at, deliveries.c.id)
+            .limit(limit)
+        )
+        result = await self._conn.execute(self._locked(query, skip=True))
+        return [mapping.delivery_from_row(row) for row in result.mappings()]
+
+    async def count_open(self, until: dt.datetime) -> int:
+        c = deliveries.c
+        at = mapping.to_db_time(until)
+        query = sa.select(sa.func.count()).where(
+            sa.or_(
+                sa.and_(
+                    c.status == DeliveryStatus.SENDING.value,
+                    sa.or_(c.lease_expires_at.is_(None), c.lease_expires_at <= at),
+                ),
+                sa.and_(
+                    c.status == DeliveryStatus.QUEUED.value,
+                    c.next_attempt_at <= at,
+                ),
+            )
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def extend_leases(
+        self, owner: str, delivery_ids: Iterable[uuid.UUID], until: dt.datetime
+    ) -> set[uuid.UUID]:
+        wanted = list(dict.fromkeys(delivery_ids))
+        kept: set[uuid.UUID] = set()
+        for chunk in _chunks(wanted):
+            # One statement touching the lease columns only: a heartbeat never rewrites state.
+            statement = (
+                deliveries.update()
+                .where(
+                    deliveries.c.id.in_(chunk),
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.status == DeliveryStatus.SENDING.value,
+                )
+                .values(lease_expires_at=mapping.to_db_time(until))
+                .returning(deliveries.c.id)
+            )
+            result = await self._conn.execute(statement)
+            kept.update(row[0] for row in result)
+        return kept
 
     async def for_date(self, date: dt.date) -> Sequence[Delivery]:
         query = (
@@ -421,3 +574,116 @@ class SqlIncidentRepository:
         query = query.order_by(incidents.c.opened_at.desc(), incidents.c.id)
         result = await self._conn.execute(query)
         return [mapping.incident_from_row(row) for row in result.mappings()]
+
+
+class SqlFallbackRepository:
+    """The fallback library (``fallback_library``) and selections (``fallback_selections``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_entry(self, entry: LibraryEntry) -> None:
+        row = mapping.library_entry_to_row(entry)
+        await _write(self._conn, fallback_library.insert().values(**row), fallback_library.name)
+
+    async def update_entry(self, entry: LibraryEntry) -> None:
+        row = mapping.library_entry_to_row(entry)
+        values = {k: v for k, v in row.items() if k != "pack_id"}
+        statement = (
+            fallback_library.update()
+            .where(fallback_library.c.pack_id == entry.pack_id)
+            .values(**values)
+        )
+        if await _write(self._conn, statement, fallback_library.name) == 0:
+            raise NotFoundError("library_entry", entry.pack_id)
+
+    async def get_entry(self, pack_id: uuid.UUID) -> LibraryEntry:
+        query = fallback_library.select().where(fallback_library.c.pack_id == pack_id)
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("library_entry", pack_id)
+        return mapping.library_entry_from_row(row)
+
+    async def entries(self, *, active_only: bool = True) -> Sequence[LibraryEntry]:
+        query = fallback_library.select().order_by(fallback_library.c.pack_id)
+        if active_only:
+            query = query.where(fallback_library.c.active.is_(True))
+        result = await self._conn.execute(query)
+        return [mapping.library_entry_from_row(row) for row in result.mappings()]
+
+    async def add_selection(self, record: SelectionRecord) -> None:
+        row = mapping.selection_to_row(record)
+        statement = fallback_selections.insert().values(**row)
+        await _write(self._conn, statement, fallback_selections.name)
+
+    async def add_selections(self, records: Iterable[SelectionRecord]) -> None:
+        rows = [mapping.selection_to_row(r) for r in records]
+        if rows:
+            statement = fallback_selections.insert()
+            await _write(self._conn, statement, fallback_selections.name, rows)
+
+    async def selections_for(
+        self, date: dt.date, *, advisor_id: uuid.UUID | None = None
+    ) -> Sequence[SelectionRecord]:
+        query = fallback_selections.select().where(fallback_selections.c.date == date)
+        if advisor_id is not None:
+            query = query.where(fallback_selections.c.advisor_id == advisor_id)
+        query = query.order_by(fallback_selections.c.advisor_id)
+        result = await self._conn.execute(query)
+        return [mapping.selection_from_row(row) for row in result.mappings()]
+
+    async def last_used(
+        self, advisor_ids: Iterable[uuid.UUID], *, since: dt.date
+    ) -> dict[uuid.UUID, dict[uuid.UUID, dt.date]]:
+        found: dict[uuid.UUID, dict[uuid.UUID, dt.date]] = {}
+        t = fallback_selections
+        for chunk in _chunks(advisor_ids):
+            # One row per (advisor, pack): the unique (advisor_id, date) index serves the range.
+            query = (
+                sa.select(t.c.advisor_id, t.c.pack_id, sa.func.max(t.c.date))
+                .where(t.c.advisor_id.in_(chunk), t.c.date >= since)
+                .group_by(t.c.advisor_id, t.c.pack_id)
+            )
+            for advisor_id, pack_id, last in await self._conn.execute(query):
+                found.setdefault(advisor_id, {})[pack_id] = _as_date(last)
+        return found
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    # SQLite hands back an aggregate over a DATE column as its stored ISO text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+class SqlInboundMessageRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_new(self, messages: Iterable[InboundMessage]) -> int:
+        rows = [mapping.inbound_to_row(m) for m in messages]
+        if not rows:
+            return 0
+        # Both dialects say "skip a row whose provider id is already there" the same way, so
+        # a webhook redelivered by Meta, or two deliveries racing, record each message once.
+        insert = (
+            postgresql.insert(inbound_messages)
+            if self._conn.dialect.name == "postgresql"
+            else sqlite.insert(inbound_messages)
+        )
+        statement = insert.on_conflict_do_nothing(index_elements=["provider_message_id"]).returning(
+            inbound_messages.c.id
+        )
+        added = 0
+        for row in rows:
+            # RETURNING names the rows written: driver row counts differ for skipped ones.
+            result = await _execute(self._conn, statement.values(**row), inbound_messages.name)
+            added += len(result.all())
+        return added
+
+    async def for_advisor(self, advisor_id: uuid.UUID) -> Sequence[InboundMessage]:
+        query = (
+            inbound_messages.select()
+            .where(inbound_messages.c.advisor_id == advisor_id)
+            .order_by(inbound_messages.c.sent_at, inbound_messages.c.id)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.inbound_from_row(row) for row in result.mappings()]

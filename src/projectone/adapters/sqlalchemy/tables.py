@@ -18,6 +18,7 @@ from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier
 from projectone.domain.audit import ActorType, Role
 from projectone.domain.content import ContentStatus, ContentType
 from projectone.domain.delivery import Channel, DeliveryStatus, Variant
+from projectone.domain.fallback import TriggerReason
 from projectone.domain.incident import IncidentSeverity, IncidentStatus, IncidentType
 from projectone.domain.language import Language
 
@@ -26,6 +27,9 @@ __all__ = [
     "AUDIT_EVENTS",
     "CONTENT_PACKS",
     "DELIVERIES",
+    "FALLBACK_LIBRARY",
+    "FALLBACK_SELECTIONS",
+    "INBOUND_MESSAGES",
     "INCIDENTS",
     "NAMING_CONVENTION",
     "advisors",
@@ -33,6 +37,9 @@ __all__ = [
     "content_packs",
     "deliveries",
     "enum_check",
+    "fallback_library",
+    "fallback_selections",
+    "inbound_messages",
     "incidents",
     "metadata",
 ]
@@ -54,6 +61,9 @@ CONTENT_PACKS = "content_packs"
 DELIVERIES = "deliveries"
 AUDIT_EVENTS = "audit_events"
 INCIDENTS = "incidents"
+FALLBACK_LIBRARY = "fallback_library"
+FALLBACK_SELECTIONS = "fallback_selections"
+INBOUND_MESSAGES = "inbound_messages"
 
 _DIGITS = "'0123456789'"
 
@@ -209,6 +219,14 @@ deliveries = sa.Table(
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("failure_class", sa.String(32), nullable=True),
+    sa.Column("backup_of", sa.Uuid(), sa.ForeignKey(f"{DELIVERIES}.id"), nullable=True),
+    sa.Column("fallback", sa.Boolean(), nullable=False),
+    sa.Column("lease_owner", sa.String(128), nullable=True),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+    # Message ids of sends beyond the first that the provider reported for this delivery.
+    sa.Column("duplicate_message_ids", sa.JSON(), nullable=True),
     # Planning is idempotent: one delivery per advisor, date, channel and variant.
     sa.UniqueConstraint("advisor_id", "date", "channel", "variant"),
     sa.CheckConstraint(enum_check("language", Language), name="language"),
@@ -231,13 +249,77 @@ deliveries = sa.Table(
     sa.CheckConstraint(
         "status <> 'failed' OR error_code IS NOT NULL", name="failed_has_error_code"
     ),
-    # DeliveryRepository.due: queued deliveries by scheduled time.
-    sa.Index(None, "status", "scheduled_for"),
+    sa.CheckConstraint("backup_of IS NULL OR channel = 'sms'", name="backup_is_sms"),
+    sa.CheckConstraint("lease_owner IS NULL OR status = 'sending'", name="lease_while_sending"),
+    # DeliveryRepository.due: queued deliveries by the time they are next due.
+    sa.Index(None, "status", "next_attempt_at"),
+    # DeliveryRepository.expired_leases: sending deliveries whose worker is gone.
+    sa.Index(None, "status", "lease_expires_at"),
+    sa.Index(None, "backup_of"),
     # Reports and keys_for_date/for_date read one morning at a time.
     sa.Index(None, "date"),
     # Status webhooks find the delivery by the provider's message id.
     sa.Index(None, "provider_message_id"),
     sa.Index(None, "pack_id"),
+)
+
+fallback_library = sa.Table(
+    FALLBACK_LIBRARY,
+    metadata,
+    # The library's packs are ordinary content packs (shared: no advisor), approved once.
+    sa.Column("pack_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), primary_key=True),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("applicable_months", sa.JSON(), nullable=False),
+    sa.Column("expires_on", sa.Date(), nullable=True),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("engagement", sa.Float(), nullable=False),
+    sa.Column("quality", sa.Integer(), nullable=False),
+    sa.Column("created_on", sa.Date(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.CheckConstraint("priority BETWEEN 0 AND 100", name="priority_range"),
+    sa.CheckConstraint("engagement BETWEEN 0 AND 1", name="engagement_range"),
+    sa.CheckConstraint("quality BETWEEN 0 AND 100", name="quality_range"),
+)
+
+fallback_selections = sa.Table(
+    FALLBACK_SELECTIONS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=False),
+    sa.Column("date", sa.Date(), nullable=False),
+    sa.Column("pack_id", sa.Uuid(), sa.ForeignKey(f"{CONTENT_PACKS}.id"), nullable=False),
+    sa.Column("trigger_reason", sa.String(32), nullable=False),
+    sa.Column("score", sa.Float(), nullable=False),
+    sa.Column("confidence", sa.Float(), nullable=False),
+    sa.Column("breakdown", sa.JSON(), nullable=False),
+    sa.Column("runner_ups", sa.JSON(), nullable=False),
+    sa.Column("considered", sa.Integer(), nullable=False),
+    sa.Column("filtered_out", sa.JSON(), nullable=False),
+    sa.Column("weights", sa.JSON(), nullable=False),
+    sa.Column("algorithm_version", sa.String(64), nullable=False),
+    sa.Column("rulebook_version", sa.String(64), nullable=True),
+    sa.Column("selected_at", sa.DateTime(timezone=True), nullable=False),
+    # One fallback per advisor and morning: re-planning finds it instead of choosing again.
+    sa.UniqueConstraint("advisor_id", "date"),
+    sa.CheckConstraint(enum_check("trigger_reason", TriggerReason), name="trigger_reason"),
+    sa.Index(None, "date"),
+)
+
+inbound_messages = sa.Table(
+    INBOUND_MESSAGES,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    # Meta redelivers webhooks: the wamid makes recording one idempotent.
+    sa.Column("provider_message_id", sa.String(255), nullable=False),
+    sa.Column("phone_number_id", sa.String(64), nullable=True),
+    sa.Column("from_number", sa.String(32), nullable=False),
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text(), nullable=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("provider_message_id"),
+    sa.Index(None, "advisor_id"),
 )
 
 audit_events = sa.Table(

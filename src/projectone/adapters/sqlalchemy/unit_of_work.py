@@ -15,6 +15,8 @@ from projectone.adapters.sqlalchemy.repositories import (
     SqlAuditLog,
     SqlContentRepository,
     SqlDeliveryRepository,
+    SqlFallbackRepository,
+    SqlInboundMessageRepository,
     SqlIncidentRepository,
 )
 from projectone.domain.errors import InvalidTransitionError
@@ -23,6 +25,8 @@ from projectone.ports.repositories import (
     AuditLog,
     ContentRepository,
     DeliveryRepository,
+    FallbackRepository,
+    InboundMessageRepository,
     IncidentRepository,
 )
 
@@ -47,6 +51,8 @@ class SqlAlchemyUnitOfWork:
     deliveries: DeliveryRepository
     audit: AuditLog
     incidents: IncidentRepository
+    fallbacks: FallbackRepository
+    inbound: InboundMessageRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -69,6 +75,8 @@ class SqlAlchemyUnitOfWork:
         self.deliveries = SqlDeliveryRepository(conn)
         self.audit = SqlAuditLog(conn)
         self.incidents = SqlIncidentRepository(conn)
+        self.fallbacks = SqlFallbackRepository(conn)
+        self.inbound = SqlInboundMessageRepository(conn)
         return self
 
     async def __aexit__(

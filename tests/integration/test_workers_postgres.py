@@ -1,0 +1,232 @@
+"""Delivery workers as separate processes sharing one PostgreSQL queue.
+
+Each test seeds a throwaway database with deliveries already due, starts the Cloud API and SMS
+gateway simulators on loopback in this process, and runs ``projectone worker --drain`` in
+subprocesses pointed at them through ``PROJECTONE_*`` variables, exactly as an operator would.
+What the simulators received is then compared with what the database says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Mapping
+
+import attrs
+import pytest
+
+from projectone.adapters.clock import UuidGenerator
+from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
+from projectone.domain import Delivery, DeliveryStatus
+from projectone.domain.delivery import Channel
+from projectone.testing.queue import seed_due_deliveries
+from projectone.testing.sms_simulator import SmsGatewaySimulator
+from projectone.testing.whatsapp_simulator import WhatsAppSimulator
+
+pytestmark = pytest.mark.postgres
+
+DAY = dt.date(2026, 11, 23)
+PHONE_NUMBER_ID = "100000000000001"
+SENT_OR_LATER = {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ}
+
+
+@attrs.define
+class Queue:
+    url: str
+    deliveries: list[Delivery]
+
+    async def stored(self) -> list[Delivery]:
+        engine = create_engine(self.url)
+        try:
+            async with SqlAlchemyUnitOfWorkFactory(engine)() as uow:
+                return list(await uow.deliveries.for_date(DAY))
+        finally:
+            await engine.dispose()
+
+
+async def seed(url: str, n: int) -> Queue:
+    """``n`` advisors with an approved pack each and a WhatsApp delivery due ten seconds ago."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        deliveries = await seed_due_deliveries(
+            SqlAlchemyUnitOfWorkFactory(engine),
+            n,
+            date=DAY,
+            now=dt.datetime.now(dt.UTC),
+            ids=UuidGenerator(),
+        )
+    finally:
+        await engine.dispose()
+    return Queue(url, deliveries)
+
+
+@attrs.define
+class Providers:
+    whatsapp: WhatsAppSimulator
+    sms: SmsGatewaySimulator
+
+    def env(self, url: str, **dispatch: object) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+        env.update(
+            PROJECTONE_DATABASE_URL=url,
+            PROJECTONE_WHATSAPP_API_BASE_URL=self.whatsapp.base_url,
+            PROJECTONE_WHATSAPP_ACCESS_TOKEN=self.whatsapp.access_token,
+            PROJECTONE_WHATSAPP_PHONE_NUMBER_ID=PHONE_NUMBER_ID,
+            PROJECTONE_WHATSAPP_RATE_PER_SECOND="1000",
+            PROJECTONE_SMS_API_BASE_URL=self.sms.base_url,
+            PROJECTONE_SMS_AUTH_KEY=self.sms.auth_key,
+            PROJECTONE_DISPATCH_RETRY_BASE_DELAY_SECONDS="0.2",
+            PROJECTONE_DISPATCH_RETRY_MAX_DELAY_SECONDS="1",
+        )
+        env.update({f"PROJECTONE_DISPATCH_{k.upper()}": str(v) for k, v in dispatch.items()})
+        return env
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[Providers]:
+    whatsapp = WhatsAppSimulator(phone_number_id=PHONE_NUMBER_ID, latency=(0.0, 0.004))
+    async with whatsapp, SmsGatewaySimulator() as sms:
+        yield Providers(whatsapp, sms)
+
+
+async def start_worker(env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "projectone",
+        "worker",
+        "--drain",
+        "--json",
+        *args,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process) -> dict[str, int]:
+    async with asyncio.timeout(240):
+        stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    doc: dict[str, int] = json.loads(stdout.decode().strip().splitlines()[-1])
+    return doc
+
+
+def by_channel(stored: list[Delivery], channel: Channel) -> dict[uuid.UUID, Delivery]:
+    return {d.id: d for d in stored if d.channel is channel}
+
+
+def backups_by_original(stored: list[Delivery]) -> dict[uuid.UUID, Delivery]:
+    """The SMS backups, by the WhatsApp delivery each stands in for."""
+    return {d.backup_of: d for d in stored if d.backup_of is not None}
+
+
+async def test_two_worker_processes_share_5000_deliveries_with_no_duplicate_and_none_lost(
+    postgres_url: str, providers: Providers
+) -> None:
+    queue = await seed(postgres_url, 5000)
+    env = providers.env(postgres_url)
+    first = await start_worker(env, "--batch-size", "100")
+    second = await start_worker(env, "--batch-size", "100")
+    a, b = await asyncio.gather(finish(first), finish(second))
+
+    wanted = {str(d.id) for d in queue.deliveries}
+    assert set(providers.whatsapp.sends_per_callback) == wanted
+    assert providers.whatsapp.duplicate_callbacks == {}
+    assert a["sent"] + b["sent"] == 5000
+    assert a["claimed"] > 0, "both workers took a share of the queue"
+    assert b["claimed"] > 0, "both workers took a share of the queue"
+    stored = await queue.stored()
+    assert {d.status for d in stored} <= SENT_OR_LATER
+    assert len(stored) == 5000
+    assert all(d.lease_owner is None for d in stored)
+
+
+async def test_a_worker_killed_mid_run_is_taken_over_and_everything_is_accounted_for(
+    postgres_url: str, providers: Providers
+) -> None:
+    queue = await seed(postgres_url, 1500)
+    providers.whatsapp.latency = (0.01, 0.03)
+    # Short leases and waits so the takeover happens within seconds in a test.
+    env = providers.env(postgres_url, lease_seconds=2, receipt_wait_seconds=2)
+    doomed = await start_worker(env, "--concurrency", "8", "--batch-size", "50")
+    while providers.whatsapp.requests < 300:  # noqa: ASYNC110 - a counter in another task
+        await asyncio.sleep(0.02)
+    doomed.send_signal(signal.SIGKILL)
+    await doomed.wait()
+    killed_at = providers.whatsapp.requests
+    assert killed_at < 1500, "the worker was killed mid-run"
+
+    survivor = await finish(await start_worker(env))
+    assert survivor["recovered"] > 0, "the survivor took over the dead worker's leases"
+
+    stored = await queue.stored()
+    whatsapp = by_channel(stored, Channel.WHATSAPP)
+    backups = backups_by_original(stored)
+    assert providers.whatsapp.duplicate_callbacks == {}, "at most once on WhatsApp"
+    for delivery in queue.deliveries:
+        final = whatsapp[delivery.id]
+        if final.status in SENT_OR_LATER:
+            continue
+        # Not known to be sent: its outcome stayed unknown, so the SMS backup carried it.
+        assert final.error_code == "outcome_unknown", final
+        assert backups[delivery.id].status is DeliveryStatus.SENT
+    sms_ids = {body["CRQID"] for body in providers.sms.received}
+    assert sms_ids == {str(b.id) for b in backups.values()}
+    assert all(d.lease_owner is None for d in stored)
+
+
+async def test_injected_rate_limits_slow_sending_but_lose_nothing(
+    postgres_url: str, providers: Providers
+) -> None:
+    queue = await seed(postgres_url, 600)
+    providers.whatsapp.rate_limit = 150  # per second, below what the sender asks
+    # Backoffs long enough for the sender's throttle to learn the number's real pace (the
+    # defaults are 5 s and 10 s; these keep the test short).
+    env = providers.env(postgres_url, retry_base_delay_seconds=1, retry_max_delay_seconds=4)
+    result = await finish(await start_worker(env))
+
+    assert providers.whatsapp.requests > 600, "some sends were refused with 130429"
+    assert result["retried"] > 0
+    assert providers.whatsapp.duplicate_callbacks == {}
+    stored = await queue.stored()
+    whatsapp = by_channel(stored, Channel.WHATSAPP)
+    backups = backups_by_original(stored)
+    # Every message went out once: on WhatsApp, or by SMS after three refusals in a row.
+    on_whatsapp = {k for k, d in whatsapp.items() if d.status in SENT_OR_LATER}
+    assert {str(k) for k in on_whatsapp} == set(providers.whatsapp.sends_per_callback)
+    assert on_whatsapp | set(backups) == set(whatsapp)
+    assert not on_whatsapp & set(backups)
+    assert all(b.status is DeliveryStatus.SENT for b in backups.values())
+    # The throttle learnt the number's pace: nearly everything still went on WhatsApp.
+    assert len(backups) <= len(whatsapp) // 20, f"{len(backups)} of 600 ended on SMS"
+    for key in backups:
+        assert whatsapp[key].failure_class == "rate_limit"
+
+
+async def test_invalid_numbers_end_on_sms_and_nothing_else_does(
+    postgres_url: str, providers: Providers
+) -> None:
+    queue = await seed(postgres_url, 200)
+    invalid = {d.id: d.to for d in queue.deliveries[::40]}
+    providers.whatsapp.failures = {to.lstrip("+"): 131026 for to in invalid.values()}
+    result = await finish(await start_worker(providers.env(postgres_url)))
+
+    assert result["sms_backup"] == len(invalid)
+    stored = await queue.stored()
+    whatsapp = by_channel(stored, Channel.WHATSAPP)
+    backups = backups_by_original(stored)
+    assert set(backups) == set(invalid)
+    for delivery_id in invalid:
+        assert whatsapp[delivery_id].status is DeliveryStatus.FAILED
+        assert whatsapp[delivery_id].failure_class == "invalid_number"
+        assert backups[delivery_id].status is DeliveryStatus.SENT
+    assert len(providers.sms.received) == len(invalid)
+    others = [d for key, d in whatsapp.items() if key not in invalid]
+    assert {d.status for d in others} <= SENT_OR_LATER
