@@ -19,11 +19,15 @@ from collections.abc import AsyncIterator, Mapping
 
 import attrs
 import pytest
+from aiohttp import web
 
 from projectone.adapters.clock import UuidGenerator
 from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
+from projectone.container import build_container
 from projectone.domain import Delivery, DeliveryStatus
 from projectone.domain.delivery import Channel
+from projectone.entrypoints.http import create_app
+from projectone.settings import Settings, WhatsAppSettings
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.sms_simulator import SmsGatewaySimulator
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
@@ -88,11 +92,36 @@ class Providers:
         return env
 
 
+SECRET = "webhook-secret-for-workers"
+
+
 @pytest.fixture
-async def providers() -> AsyncIterator[Providers]:
-    whatsapp = WhatsAppSimulator(phone_number_id=PHONE_NUMBER_ID, latency=(0.0, 0.004))
-    async with whatsapp, SmsGatewaySimulator() as sms:
-        yield Providers(whatsapp, sms)
+async def providers(postgres_url: str) -> AsyncIterator[Providers]:
+    """The simulators, the Cloud API one posting signed status webhooks to projectone's own
+    HTTP service on the same (migrated) database, as Meta would."""
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    await engine.dispose()
+    settings = Settings(database_url=postgres_url, whatsapp=WhatsAppSettings(app_secret=SECRET))
+    runner = web.AppRunner(create_app(build_container(settings)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    whatsapp = WhatsAppSimulator(
+        phone_number_id=PHONE_NUMBER_ID,
+        latency=(0.0, 0.004),
+        webhook_url=f"http://127.0.0.1:{runner.addresses[0][1]}/v1/webhooks/whatsapp",
+        app_secret=SECRET,
+        duplicate_fraction=0.05,
+        reorder_fraction=0.05,
+    )
+    try:
+        async with whatsapp, SmsGatewaySimulator() as sms:
+            yield Providers(whatsapp, sms)
+            await whatsapp.drain_webhooks()
+            assert whatsapp.webhook_failures == 0
+    finally:
+        await runner.cleanup()
 
 
 async def start_worker(env: Mapping[str, str], *args: str) -> asyncio.subprocess.Process:
@@ -142,6 +171,7 @@ async def test_two_worker_processes_share_5000_deliveries_with_no_duplicate_and_
     assert a["sent"] + b["sent"] == 5000
     assert a["claimed"] > 0, "both workers took a share of the queue"
     assert b["claimed"] > 0, "both workers took a share of the queue"
+    assert a["record_errors"] == b["record_errors"] == 0
     stored = await queue.stored()
     assert {d.status for d in stored} <= SENT_OR_LATER
     assert len(stored) == 5000
@@ -166,17 +196,23 @@ async def test_a_worker_killed_mid_run_is_taken_over_and_everything_is_accounted
     survivor = await finish(await start_worker(env))
     assert survivor["recovered"] > 0, "the survivor took over the dead worker's leases"
 
+    await providers.whatsapp.drain_webhooks()
     stored = await queue.stored()
     whatsapp = by_channel(stored, Channel.WHATSAPP)
     backups = backups_by_original(stored)
     assert providers.whatsapp.duplicate_callbacks == {}, "at most once on WhatsApp"
+    accepted = set(providers.whatsapp.sends_per_callback)
     for delivery in queue.deliveries:
         final = whatsapp[delivery.id]
-        if final.status in SENT_OR_LATER:
-            continue
-        # Not known to be sent: its outcome stayed unknown, so the SMS backup carried it.
-        assert final.error_code == "outcome_unknown", final
-        assert backups[delivery.id].status is DeliveryStatus.SENT
+        if str(delivery.id) in accepted:
+            # WhatsApp took it, whether the dead worker heard back or only the webhook said so.
+            assert final.status in SENT_OR_LATER, final
+            assert final.provider_message_id is not None
+            assert delivery.id not in backups
+        else:
+            # Claimed by the dead worker, never sent, outcome unknown: the SMS backup took it.
+            assert final.error_code == "outcome_unknown", final
+            assert backups[delivery.id].status is DeliveryStatus.SENT
     sms_ids = {body["CRQID"] for body in providers.sms.received}
     assert sms_ids == {str(b.id) for b in backups.values()}
     assert all(d.lease_owner is None for d in stored)
@@ -189,7 +225,12 @@ async def test_injected_rate_limits_slow_sending_but_lose_nothing(
     providers.whatsapp.rate_limit = 150  # per second, below what the sender asks
     # Backoffs long enough for the sender's throttle to learn the number's real pace (the
     # defaults are 5 s and 10 s; these keep the test short).
-    env = providers.env(postgres_url, retry_base_delay_seconds=1, retry_max_delay_seconds=4)
+    env = providers.env(
+        postgres_url,
+        retry_base_delay_seconds=1,
+        retry_max_delay_seconds=4,
+        receipt_wait_seconds=5,
+    )
     result = await finish(await start_worker(env))
 
     assert providers.whatsapp.requests > 600, "some sends were refused with 130429"
@@ -206,6 +247,7 @@ async def test_injected_rate_limits_slow_sending_but_lose_nothing(
     assert all(b.status is DeliveryStatus.SENT for b in backups.values())
     # The throttle learnt the number's pace: nearly everything still went on WhatsApp.
     assert len(backups) <= len(whatsapp) // 20, f"{len(backups)} of 600 ended on SMS"
+    assert result["record_errors"] == 0
     for key in backups:
         assert whatsapp[key].failure_class == "rate_limit"
 
@@ -230,3 +272,34 @@ async def test_invalid_numbers_end_on_sms_and_nothing_else_does(
     assert len(providers.sms.received) == len(invalid)
     others = [d for key, d in whatsapp.items() if key not in invalid]
     assert {d.status for d in others} <= SENT_OR_LATER
+
+
+@pytest.mark.parametrize("policy", ["at_most_once", "at_least_once"])
+async def test_lost_answers_are_settled_by_receipts_or_resent_by_policy(
+    postgres_url: str, providers: Providers, policy: str
+) -> None:
+    queue = await seed(postgres_url, 300)
+    # For one send in ten WhatsApp takes the message but the answer never comes in time.
+    providers.whatsapp.lost_answer_fraction = 0.1
+    providers.whatsapp.lost_answer_delay = 3.0
+    # ...and its status webhook comes after the sender has given up waiting (0.5 s).
+    providers.whatsapp.webhook_delay = (1.0, 1.5)
+    env = providers.env(postgres_url, send_policy=policy, receipt_wait_seconds=5)
+    env["PROJECTONE_WHATSAPP_TIMEOUT_SECONDS"] = "0.5"
+    result = await finish(await start_worker(env))
+    await providers.whatsapp.drain_webhooks()
+
+    stored = {d.id: d for d in await queue.stored()}
+    duplicates = providers.whatsapp.duplicate_callbacks
+    assert providers.whatsapp.lost_answers > 0
+    assert all(stored[d.id].status in SENT_OR_LATER for d in queue.deliveries)
+    assert backups_by_original(list(stored.values())) == {}, "nothing needed the SMS backup"
+    if policy == "at_most_once":
+        assert duplicates == {}, "the webhook settled every lost answer: nothing sent twice"
+        assert result["awaiting_receipt"] > 0
+    else:
+        assert result["resent"] > 0
+        assert duplicates, "at-least-once resent messages WhatsApp had in fact taken"
+        # Every second send was reported by its webhook and recorded as a duplicate.
+        for key, count in duplicates.items():
+            assert len(stored[uuid.UUID(key)].duplicate_message_ids) == count - 1

@@ -72,6 +72,7 @@ def stats_doc(stats: WorkerStats) -> dict[str, int]:
         "recovered": stats.recovered,
         "lost_leases": stats.lost_leases,
         "settled_by_receipt": stats.settled_by_receipt,
+        "record_errors": stats.record_errors,
     }
 
 

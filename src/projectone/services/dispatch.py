@@ -118,6 +118,7 @@ _SENDABLE = _DELIVERABLE | {ContentStatus.DELIVERED}
 # Packs are cached between claims for this long: a pack pulled or withdrawn meanwhile is
 # noticed within it (and re-checked per delivery by hash in any case).
 _PACK_CACHE_SECONDS = 10.0
+_RECORD_ATTEMPTS = 3
 
 
 def _lease(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -527,7 +528,17 @@ class DispatchWorker:
 
     async def _record_safely(self, outcomes: Sequence[_Outcome]) -> None:
         try:
-            await self._record(outcomes)
+            for attempt in range(_RECORD_ATTEMPTS):
+                try:
+                    await self._record(outcomes)
+                    return
+                except Exception:
+                    # A deadlock with a webhook writing the same rows, a dropped connection:
+                    # the transaction rolled back whole, so trying again is safe.
+                    if attempt == _RECORD_ATTEMPTS - 1:
+                        raise
+                    _log.warning("recording outcomes failed; trying again", exc_info=True)
+                    await asyncio.sleep(0.05 * (attempt + 1))
         except Exception:  # leases expire and recovery settles these
             self.stats.record_errors += 1
             _log.exception("recording %d outcomes failed; their leases will expire", len(outcomes))

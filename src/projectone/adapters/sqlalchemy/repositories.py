@@ -291,7 +291,9 @@ class SqlDeliveryRepository:
         for chunk in _chunks(wanted):
             query = deliveries.select().where(deliveries.c.id.in_(chunk))
             if lock:
-                query = self._locked(query)
+                # Every locking reader takes rows in id order, so two of them (a worker and a
+                # webhook) cannot each hold a row the other waits for.
+                query = self._locked(query.order_by(deliveries.c.id))
             result = await self._conn.execute(query)
             found.update((row["id"], mapping.delivery_from_row(row)) for row in result.mappings())
         for key in wanted:
@@ -321,7 +323,7 @@ class SqlDeliveryRepository:
                 deliveries.c.provider_message_id.in_(wanted[start : start + _IN_CHUNK])
             )
             if lock:
-                query = self._locked(query)
+                query = self._locked(query.order_by(deliveries.c.id))
             for row in (await self._conn.execute(query)).mappings():
                 found[row["provider_message_id"]] = mapping.delivery_from_row(row)
         return found
