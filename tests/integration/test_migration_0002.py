@@ -1,4 +1,5 @@
-"""Revision 0002 on a database that already holds data, and the append-only audit table."""
+"""Revisions 0002 and 0003 on a database that already holds data, and the append-only audit
+table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from projectone.adapters.sqlalchemy import create_engine, upgrade
+from projectone.adapters.sqlalchemy import (
+    SqlAlchemyUnitOfWorkFactory,
+    create_engine,
+    downgrade,
+    upgrade,
+)
 from projectone.domain.content import ContentVariant, content_hash
 from projectone.domain.language import Language
 
@@ -193,3 +199,53 @@ async def test_the_audit_table_cannot_be_truncated_on_postgres(postgres_url: str
                 await conn.execute(sa.text("TRUNCATE audit_events"))
     finally:
         await engine.dispose()
+
+
+# -- revision 0003: the delivery engine --------------------------------------------------------
+
+
+async def test_deliveries_from_before_the_engine_become_due_at_their_send_time(
+    engine: AsyncEngine,
+) -> None:
+    ids = await _seed_at_0001(engine)
+    await upgrade(engine, "0002")
+    await upgrade(engine)
+    uow = SqlAlchemyUnitOfWorkFactory(engine)
+    async with uow() as tx:
+        delivery = await tx.deliveries.get(ids["delivery"])
+        due = await tx.deliveries.due(NOW, 10)
+    assert delivery.next_attempt_at == delivery.scheduled_for == NOW
+    assert (delivery.fallback, delivery.backup_of, delivery.lease_owner) == (False, None, None)
+    assert delivery.duplicate_message_ids == ()
+    assert [d.id for d in due] == [ids["delivery"]]
+
+
+async def test_a_delivery_left_sending_by_the_old_dispatcher_counts_as_an_expired_lease(
+    engine: AsyncEngine,
+) -> None:
+    ids = await _seed_at_0001(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "UPDATE deliveries SET status = 'sending', attempts = 1 WHERE id = :id"
+            ).bindparams(sa.bindparam("id", type_=sa.Uuid())),
+            {"id": ids["delivery"]},
+        )
+    await upgrade(engine)
+    async with SqlAlchemyUnitOfWorkFactory(engine)() as tx:
+        expired = await tx.deliveries.expired_leases(NOW, 10)
+    assert [d.id for d in expired] == [ids["delivery"]]
+
+
+async def test_revision_0003_downgrades_to_0002_keeping_the_deliveries(
+    engine: AsyncEngine,
+) -> None:
+    await _seed_at_0001(engine)
+    await upgrade(engine)
+    await downgrade(engine, "0002")
+    async with engine.connect() as conn:
+        count = (await conn.execute(sa.text("SELECT count(*) FROM deliveries"))).scalar()
+        tables = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+    assert count == 1
+    assert "inbound_messages" not in tables
+    assert "fallback_library" not in tables

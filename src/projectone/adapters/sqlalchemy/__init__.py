@@ -18,6 +18,7 @@ from projectone.adapters.sqlalchemy.engine import (
 from projectone.adapters.sqlalchemy.errors import SchemaOutdatedError
 from projectone.adapters.sqlalchemy.migrate import (
     current_revision,
+    downgrade,
     head_revision,
     is_up_to_date,
     prepare,
@@ -43,6 +44,7 @@ __all__ = [
     "SqlDeliveryRepository",
     "create_engine",
     "current_revision",
+    "downgrade",
     "ensure_reachable",
     "head_revision",
     "is_sqlite",

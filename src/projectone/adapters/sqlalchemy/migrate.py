@@ -6,6 +6,7 @@ package, and the async connection's sync facade is handed to ``env.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
+    "downgrade",
     "head_revision",
     "is_up_to_date",
     "prepare",
@@ -52,6 +54,10 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
@@ -64,13 +70,25 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     rename) would otherwise fail on the rows of other tables that reference it. Before the
     transaction commits, ``PRAGMA foreign_key_check`` must come back empty.
     """
+    await _migrate(engine, _upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database of ``engine`` back to ``revision``, like :func:`upgrade`. What the
+    later revisions added (tables, columns) is dropped with its data."""
+    await _migrate(engine, _downgrade, revision)
+
+
+async def _migrate(
+    engine: AsyncEngine, step: Callable[[Connection, str], None], revision: str
+) -> None:
     async with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             await conn.run_sync(_sqlite_foreign_keys, False)
         try:
             async with conn.begin():
-                await conn.run_sync(_upgrade, revision)
+                await conn.run_sync(step, revision)
                 if sqlite:
                     broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
                     if broken:
