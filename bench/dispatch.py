@@ -28,14 +28,22 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from projectone.adapters.clock import SystemClock, UuidGenerator
+from projectone.adapters.clock import SimulatedClock, SystemClock, UuidGenerator
+from projectone.adapters.rulebook_files import default_rulebook
 from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
 from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
+from projectone.domain.audit import Actor
+from projectone.domain.delivery import Delivery, DeliveryStatus
+from projectone.domain.timezone import local_to_utc
+from projectone.services import CatalogService, MorningService
 from projectone.services.dispatch import DispatchWorker, WorkerConfig
+from projectone.services.fallback import FallbackLibraryService
+from projectone.testing.demo_data import demo_advisors, demo_library, demo_packs, lacks_content
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
 DAY = dt.date(2026, 11, 23)
+MORNING = dt.date(2026, 11, 24)
 PHONE_NUMBER_ID = "100000000000001"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -50,6 +58,14 @@ def serve_simulator(conn: Connection) -> None:
             conn.send(len(sim.sent))
 
     asyncio.run(serve())
+
+
+@attrs.frozen
+class Timing:
+    #: Until the last outcome was recorded as sent: what the SLA sees.
+    sending: float
+    #: Until the worker stopped, its bookkeeping (packs marked delivered, audited) included.
+    total: float
 
 
 @attrs.frozen
@@ -89,7 +105,7 @@ async def worker_run(
     n: int,
     url: str,
     args: argparse.Namespace,
-) -> tuple[float, int]:
+) -> tuple[Timing, int]:
     engine = create_engine(url)
     try:
         await upgrade(engine)
@@ -104,12 +120,77 @@ async def worker_run(
             throttle=None,  # the bench measures the engine, not Meta's pacing
         )
         config = WorkerConfig(batch_size=args.batch_size, concurrency=args.concurrency)
+        last_sent = 0.0
+
+        def progress(delivery: Delivery) -> None:
+            nonlocal last_sent
+            if delivery.status is DeliveryStatus.SENT:
+                last_sent = time.perf_counter()
+
         worker = DispatchWorker(
-            uow_factory=uow, whatsapp=sender, clock=clock, ids=ids, config=config
+            uow_factory=uow,
+            whatsapp=sender,
+            clock=clock,
+            ids=ids,
+            config=config,
+            on_progress=progress,
         )
         start = time.perf_counter()
         stats = await worker.run(drain=dt.timedelta(0))
-        return time.perf_counter() - start, stats.sent
+        return Timing(last_sent - start, time.perf_counter() - start), stats.sent
+    finally:
+        await engine.dispose()
+
+
+async def morning_run(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    advisors: int,
+    url: str,
+    args: argparse.Namespace,
+) -> tuple[float, float, int]:
+    """A whole morning: ``advisors`` registered with approved packs (one in ten without, so
+    fallbacks are chosen), then planned (re-check, fallbacks) and dispatched, timed."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        ids = UuidGenerator()
+        six = local_to_utc(MORNING, dt.time(6, 0))
+        clock = SimulatedClock(six - dt.timedelta(minutes=30))
+        people = [
+            attrs.evolve(a, send_time=dt.time(6, 0))
+            for a in demo_advisors(advisors, ids=ids, now=clock.now(), start=1_000_000)
+        ]
+        with_content = [a for i, a in enumerate(people) if not lacks_content(i)]
+        packs = demo_packs(with_content, MORNING, ids=ids, now=clock.now())
+        library = demo_library(ids=ids, now=clock.now())
+        await CatalogService(uow, clock, ids).register(people, [*packs, *(p for p, _ in library)])
+        await FallbackLibraryService(uow, clock, ids).add(
+            (e for _, e in library), Actor.system("bench")
+        )
+        planner = MorningService(uow_factory=uow, clock=clock, ids=ids, rulebook=default_rulebook())
+        sender = WhatsAppCloudSender(
+            session,
+            base_url=sim.base_url,
+            phone_number_id=PHONE_NUMBER_ID,
+            access_token=sim.access_token,
+            throttle=None,
+        )
+        worker = DispatchWorker(
+            uow_factory=uow,
+            whatsapp=sender,
+            clock=clock,
+            ids=ids,
+            config=WorkerConfig(batch_size=args.batch_size, concurrency=args.concurrency),
+        )
+        start = time.perf_counter()
+        plan = await planner.plan_morning(MORNING)
+        planned = time.perf_counter() - start
+        clock.jump_to(six)
+        stats = await worker.run(drain=dt.timedelta(0))
+        assert plan.fallbacks > 0
+        return planned, time.perf_counter() - start, stats.sent
     finally:
         await engine.dispose()
 
@@ -139,12 +220,15 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--advisors", type=int, default=2_000, help="for the whole-morning run")
     parser.add_argument("--db", help="database URL (default: a throwaway PostgreSQL database)")
     args = parser.parse_args()
     name = None
     url = args.db
     if url is None:
         name, url = await throwaway_postgres()
+    # The whole-morning run plans every advisor in its database: it gets one of its own.
+    morning_name, morning_url = await throwaway_postgres()
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(target=serve_simulator, args=(child,), daemon=True)
     server.start()
@@ -155,19 +239,30 @@ async def main() -> None:
             await baseline(sim, session, 200, args.concurrency)  # warm up connections
             raw = await baseline(sim, session, args.messages, args.concurrency)
             took, sent = await worker_run(sim, session, args.messages, url, args)
+            planned, morning, morning_sent = await morning_run(
+                sim, session, args.advisors, morning_url, args
+            )
         parent.send("stop")
         accepted = parent.recv()
     finally:
         server.join(timeout=10)
+        await drop_postgres(morning_name)
         if name is not None:
             await drop_postgres(name)
-    assert accepted == 2 * args.messages + 200, f"the simulator accepted {accepted} messages"
+    assert accepted == 2 * args.messages + 200 + morning_sent, f"the simulator took {accepted}"
     assert sent == args.messages, f"only {sent} of {args.messages} sent"
-    bare, engine_rate = args.messages / raw, sent / took
+    bare = args.messages / raw
+    sending, total = sent / took.sending, sent / took.total
     print(f"messages: {args.messages}, concurrency {args.concurrency}, batch {args.batch_size}")
     print(f"baseline bare aiohttp loop: {raw:.2f} s = {bare:,.0f} msg/s")
-    print(f"worker (claim, send, record): {took:.2f} s = {engine_rate:,.0f} msg/s")
-    print(f"ratio worker/baseline: {engine_rate / bare:.2f} (goal >= 0.6)")
+    print(f"worker, to the last send recorded: {took.sending:.2f} s = {sending:,.0f} msg/s")
+    print(f"worker, bookkeeping included: {took.total:.2f} s = {total:,.0f} msg/s")
+    ratio, overall = sending / bare, total / bare
+    print(f"ratio worker/baseline: {ratio:.2f} sending, {overall:.2f} in all (goal >= 0.6)")
+    print(
+        f"a morning of {args.advisors} advisors: planned in {planned:.2f} s, planned and "
+        f"dispatched ({morning_sent} sent) in {morning:.2f} s (goal < 5 s)"
+    )
 
 
 if __name__ == "__main__":

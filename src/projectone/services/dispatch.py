@@ -276,6 +276,7 @@ class DispatchWorker:
     _verdicts: dict[uuid.UUID, str | None] = attrs.field(factory=dict, init=False)
     _hashes: dict[uuid.UUID, str] = attrs.field(factory=dict, init=False)
     _packs_loaded: float = attrs.field(factory=time.monotonic, init=False)
+    _idle: bool = attrs.field(default=False, init=False)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -335,6 +336,7 @@ class DispatchWorker:
                 claimed = await self._claim(now, self.config.batch_size)
                 for delivery in claimed:
                     work.put_nowait(delivery)
+                self._idle = not claimed
                 if claimed:
                     continue
                 if not self._inflight:
@@ -408,9 +410,15 @@ class DispatchWorker:
                 _log.warning("%d leases were taken over while in flight", len(lost))
 
     async def _bookkeeping_loop(self, stop: asyncio.Event) -> None:
+        # Marking packs delivered (a pack read and an audit event each) would take CPU from
+        # sending during a burst: it waits for a lull in claims, or ten seconds at most.
+        waited = 0.0
         while not stop.is_set():
-            await _wait(stop, 1.0)
-            await self._flush_delivered()
+            await _wait(stop, 0.5)
+            waited += 0.5
+            if self._idle or waited >= 10.0:
+                await self._flush_delivered()
+                waited = 0.0
 
     # -- claim -------------------------------------------------------------------------------
 
