@@ -37,6 +37,7 @@ def add_webhook_routes(app: web.Application, key: web.AppKey[Container]) -> None
                 "unknown": result.unknown,
                 "rejected": result.rejected,
                 "inbound_messages": result.inbound_messages,
+                "duplicates": result.duplicates,
             }
         )
 
