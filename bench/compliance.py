@@ -498,6 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         naive.check(subject)
 
     engine_ns, engine_reports = timed(engine, posts)
+    # Informational: each post's best of three timings leaves most of the host's noise out.
+    # The goals read the first timing only.
+    again = [timed(engine, posts)[0] for _ in range(2)]
+    best_ns = [min(times) for times in zip(engine_ns, *again, strict=True)]
     baseline_ns, baseline_reports = timed(naive.check, baseline_posts)
 
     engine_total = sum(engine_ns) / 1e9
@@ -522,6 +526,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for lang in ("en", "hi", "mr"):
         ns = [t for t, p in zip(engine_ns, posts, strict=True) if p.language == lang]
         print(f"  {lang}: p50 {percentile(ns, 50):.3f} ms, p99 {percentile(ns, 99):.3f} ms")
+    print(
+        "  best of 3 timings per post (machine noise left out, not a goal): "
+        f"p50 {percentile(best_ns, 50):.3f} ms, p99 {percentile(best_ns, 99):.3f} ms"
+    )
     scope = (
         "all posts"
         if len(baseline_posts) == len(posts)

@@ -26,6 +26,7 @@ from projectone.domain.compliance import (
     parse,
     to_source,
 )
+from projectone.domain.compliance.compiled import _needs
 from projectone.domain.compliance.evaluate import reference_outcome
 
 # -- parse ∘ print ----------------------------------------------------------------------------
@@ -302,3 +303,64 @@ def test_a_text_field_that_is_not_the_join_of_the_parts_is_read_as_given() -> No
     subject = Subject({"text": "Guaranteed   returns!", "body": "elsewhere"})
     (span,) = CompiledRules(rules).evaluate(subject)["R"].evidence
     assert (span.field, span.start, span.end) == ("text", 0, 20)
+
+
+def test_a_regex_match_is_located_only_for_a_violated_rule_and_then_exactly() -> None:
+    # The RE2 set pass says whether a pattern occurs; where is searched for the evidence of a
+    # violated rule only, and must be what the reference evaluator reports.
+    rules = {
+        "R": parse("MATCHES(text, 'ina[0-9]{9}') AND CONTAINS(text, 'returns')"),
+        "S": parse("NOT MATCHES(text, 'ina[0-9]{9}')"),
+        "T": parse("NOT (MATCHES(body, 'x[0-9]+') AND CONTAINS(body, 'returns')) OR TRUE"),
+    }
+    subject = Subject.of(
+        title="१२% RETURNS",
+        body="Guaranteed returns x12, x34\n\nSEBI Reg. No. INA000012345",
+        disclaimer="Reg. INA000099999",
+    )
+    outcomes = CompiledRules(rules).evaluate(subject)
+    assert [span.excerpt for span in outcomes["R"].evidence] == ["INA000012345", "RETURNS"]
+    assert not outcomes["S"].violated
+    assert [span.excerpt for span in outcomes["T"].evidence] == ["x12", "returns"]
+    for rule_id, expr in rules.items():
+        assert outcomes[rule_id] == reference_outcome(expr, subject), rule_id
+
+
+def test_what_a_rule_needs_before_it_can_hold() -> None:
+    def needs(source: str) -> tuple[str, set[str]] | None:
+        found = _needs(parse(source))
+        return None if found is None else (found[0], set(found[1]))
+
+    assert needs("AFFIRMS(text, 'A') OR CONTAINS(text, ['b', 'c'])") == ("text", {"a", "b", "c"})
+    assert needs("NEAR(body, 'a', 'b', 3) AND LENGTH(body) > 2") == ("body", {"a"})
+    assert needs("CONTAINS_ALL(text, ['a', 'b']) AND CONTAINS(text, ['c', 'd', 'e'])") == (
+        "text",
+        {"a", "b"},
+    )
+    assert needs("advisor.type == 'MFD' AND CONTAINS(text, 'a')") == ("text", {"a"})
+    # Nothing sure: a negation, another field on one side of an OR, a regex, a count.
+    assert needs("advisor.type == 'MFD' AND NOT CONTAINS(text, 'a')") is None
+    assert needs("CONTAINS(title, 'a') OR CONTAINS(text, 'b')") is None
+    assert needs("CONTAINS(text, 'a') OR MATCHES(text, 'b')") is None
+    assert needs("COUNT(text, 'a') > 0") is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(conditions(), min_size=1, max_size=6),
+    texts(),
+    texts(),
+    texts(),
+    st.sampled_from(["en", "hi", "mr"]),
+)
+def test_rules_skipped_for_want_of_their_phrases_agree_with_the_reference(
+    sources: list[str], title: str, body: str, disclaimer: str, language: str
+) -> None:
+    # The first rule makes every field look for its phrases, so that each rule after it is
+    # skipped whenever none of the phrases it needs occurs.
+    probe = "CONTAINS(text, 'x') OR CONTAINS(title, 'x') OR CONTAINS(body, 'x')"
+    rules = {"PROBE": parse(probe), **{f"R{i}": parse(s) for i, s in enumerate(sources)}}
+    subject = Subject.of(title=title, body=body, disclaimer=disclaimer, language=language)
+    outcomes = CompiledRules(rules).evaluate(subject)
+    for rule_id, expr in rules.items():
+        assert outcomes[rule_id] == reference_outcome(expr, subject), rule_id

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projectone.domain.compliance import negation
 from projectone.domain.compliance.matcher import PhraseMatcher
-from projectone.domain.compliance.negation import NEGATION_CUES, is_negated
+from projectone.domain.compliance.negation import NEGATION_CUES, is_negated, is_negated_reference
 from projectone.domain.compliance.text import normalize, normalize_phrase
 
 SEBI_DISCLAIMER_EN = (
@@ -182,3 +183,142 @@ def test_a_phrase_split_over_two_lines_still_matches_and_keeps_its_negation() ->
         False,
         True,
     ]
+
+
+# -- the fast reading agrees with the character-by-character one --------------------------------
+#
+# is_negated reads a clause in runs of words (regex + str.split) and hands over to the reference
+# reader where a run ends on anything unusual. Texts below are built to reach every such place:
+# cue, contrast and "and" words, apostrophes and digit separators that join words, boundaries,
+# "other symbols" and letters beyond the BMP, hyphens, runs of spaces, and clauses longer than
+# the 400-character window.
+
+_PIECES = st.sampled_from(
+    ["not", "no", "in", "way", "by", "means", "why", "only", "and", "but", "guaranteed",
+     "returns", "beware", "of", "any", "watch", "out", "for", "non", "can't", "can’t", "canʼt",
+     "dont", "नहीं", "ना", "न", "बिना", "के", "की", "और", "जो", "नाही", "विना", "शिवाय", "लेकिन",
+     "सावधान", "गारंटी", "हमी", "x", "1", "12", "1,000", "12.5", "9:30", "𝐫𝐢𝐬𝐤", "a𝐫b", ""]
+)  # fmt: skip
+_GAPS = st.sampled_from(
+    [" ", " ", " ", " ", "  ", ", ", ". ", "? ", "-", "’", "'", "✅", "🚀", "।", " (", "%", ",",
+     ".", ":", "\u00a0", "\n"]
+)  # fmt: skip
+
+
+@st.composite
+def _negation_cases(
+    draw: st.DrawFn, max_pieces: int = 40
+) -> tuple[str, int, int, str | None, frozenset[int]]:
+    pieces = draw(st.lists(st.tuples(_PIECES, _GAPS), max_size=max_pieces))
+    text = "".join(piece + gap for piece, gap in pieces)
+    if draw(st.booleans()):
+        text = normalize(text).text  # what the engine passes: normalised text
+    n = len(text)
+    start = draw(st.integers(-2, n + 2))
+    end = draw(st.integers(-2, n + 2))
+    # Line breaks: mostly spaces, sometimes anywhere (a "break" inside a word is not one).
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    anywhere = st.integers(0, max(0, n - 1))
+    breaks = draw(
+        st.frozensets(st.sampled_from(spaces) if spaces else anywhere, max_size=4)
+        | st.frozensets(anywhere, max_size=3)
+    )
+    language = draw(st.sampled_from([None, "en", "hi", "mr", "xx"]))
+    return text, start, end, language, breaks
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_negation_cases())
+def test_is_negated_agrees_with_the_reference_reading(
+    case: tuple[str, int, int, str | None, frozenset[int]],
+) -> None:
+    text, start, end, language, breaks = case
+    assert is_negated(text, start, end, language, breaks) == is_negated_reference(
+        text, start, end, language, breaks
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_negation_cases(max_pieces=160))
+def test_is_negated_agrees_with_the_reference_reading_on_long_clauses(
+    case: tuple[str, int, int, str | None, frozenset[int]],
+) -> None:
+    text, start, end, language, breaks = case
+    assert is_negated(text, start, end, language, breaks) == is_negated_reference(
+        text, start, end, language, breaks
+    )
+
+
+@settings(max_examples=800, deadline=None)
+@given(_negation_cases())
+def test_the_fast_readers_read_the_same_words_as_the_reference_readers(
+    case: tuple[str, int, int, str | None, frozenset[int]],
+) -> None:
+    text, start, end, _, breaks = case
+    n = len(text)
+    start, end = max(0, min(start, n)), max(0, min(end, n))
+    before = max((b for b in breaks if b < start), default=-1)
+    after = min((b for b in breaks if b >= end), default=n)
+    assert list(negation._words_backward(text, start, breaks, before)) == list(
+        negation._reference_words_backward(text, start, breaks)
+    )
+    assert list(negation._words_forward(text, end, breaks, after)) == list(
+        negation._reference_words_forward(text, end, breaks)
+    )
+    if start <= end:
+        first = next(negation._reference_words_forward(text, start, breaks, end), None)
+        assert negation._first_word(text, start, end, breaks) == (first and first[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_negation_cases())
+def test_the_language_hint_never_changes_the_outcome(
+    case: tuple[str, int, int, str | None, frozenset[int]],
+) -> None:
+    text, start, end, _, breaks = case
+    outcomes = {is_negated(text, start, end, lang, breaks) for lang in (None, "en", "hi", "mr")}
+    assert len(outcomes) == 1
+
+
+def _every_span_agrees(text: str, breaks: frozenset[int] = frozenset()) -> None:
+    for start in range(len(text) + 1):
+        for end in range(start, min(len(text), start + 12) + 1):
+            for language in ("en", "hi"):
+                expected = is_negated_reference(text, start, end, language, breaks)
+                assert is_negated(text, start, end, language, breaks) == expected, (start, end)
+
+
+def test_every_span_of_mixed_text_agrees_with_the_reference() -> None:
+    _every_span_agrees(
+        "We can't offer 1,000% returns, not guaranteed. गारंटी नहीं है, but 12.5% ✅ ok"
+    )
+    _every_span_agrees(
+        "in no way guarantee performance of the intermediary or provide any assurance"
+    )
+    _every_span_agrees("बिना किसी गारंटी के  निवेश करें -हमी नाही 𝐫𝐢𝐬𝐤 a𝐫b नाहीत।")
+
+
+def test_clauses_at_the_edge_of_the_400_character_window_agree_with_the_reference() -> None:
+    for pad in (395, 397, 398, 399, 400, 401, 402, 405):
+        for filler in ("x", "can't", "1,000", "𝐫"):
+            words = (filler + " ") * (pad // (len(filler) + 1))
+            head = ("not " + words)[:pad]
+            text = head + "guaranteed returns नहीं " + words
+            starts = (len(head) - 1, len(head), len(head) + 1)
+            breaks_options: tuple[frozenset[int], ...] = (
+                frozenset(),
+                frozenset({len(head) - 1}),
+                frozenset({3}),
+            )
+            for start in starts:
+                for end in (start + 10, start + 18, start + 19, len(text) - 1):
+                    for breaks in breaks_options:
+                        for language in ("en", "hi"):
+                            assert is_negated(
+                                text, start, end, language, breaks
+                            ) == is_negated_reference(text, start, end, language, breaks), (
+                                pad,
+                                filler,
+                                start,
+                                end,
+                            )

@@ -143,6 +143,15 @@ def test_a_regex_set_finds_what_each_pattern_finds_on_its_own(text: str) -> None
         assert scan.first(i) == (hits[0] if hits else None), regex.pattern
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab%9.1 गारंटीINA0x\u200b😀"))) | st.text())
+def test_the_set_pass_tells_which_patterns_occur(text: str) -> None:
+    regexes = [compile_guarded(p) for p in _SET_PATTERNS]
+    scan = RegexSet(regexes).scan(text)
+    for i, regex in enumerate(regexes):
+        assert scan.occurs(i) is (regex.search(text) is not None), regex.pattern
+
+
 def test_a_scan_without_set_hits_searches_every_pattern() -> None:
     # What a scan falls back to when RE2's set reports a failed pass (its witness is missing).
     regexes = (compile_guarded("ret[a-z]*"), compile_guarded("\\d+%"))
@@ -150,3 +159,4 @@ def test_a_scan_without_set_hits_searches_every_pattern() -> None:
     scan = RegexScan(regexes, text, text.encode(), None)
     assert scan.first(0) == (7, 14)
     assert scan.first(1) == (18, 21)
+    assert scan.occurs(0) is None  # (it cannot tell without searching)

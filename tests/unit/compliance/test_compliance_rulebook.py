@@ -131,6 +131,33 @@ def test_rules_apply_only_to_their_advisor_types_languages_and_dates() -> None:
     assert report.verdict is Verdict.REVIEW  # a rule that requires a human
 
 
+def test_reports_do_not_depend_on_what_the_rulebook_checked_before() -> None:
+    # A rulebook remembers which rules apply to an (advisor type, language, date) and shares the
+    # (immutable) violations that carry no evidence; reports must not depend on what came before.
+    def posts() -> list[Subject]:
+        return [
+            Subject.of(body=body, advisor_type=advisor_type, language=language)
+            for body in ("Guaranteed returns, the best!", "subject to market risks", "")
+            for advisor_type in ("MFD", "RIA", "")
+            for language in ("en", "hi")
+        ]
+
+    dates = [None, dt.date(2023, 4, 30), dt.date(2023, 5, 1)]
+    seasoned = parse_rulebook(RULEBOOK)
+    for _ in range(2):  # the second time round, from what the rulebook remembers
+        for subject in posts():
+            for on in dates:
+                fresh = parse_rulebook(RULEBOOK)
+                assert seasoned.check(subject, on=on) == fresh.check(subject, on=on)
+                applicable = [rule for rule in seasoned.rules if rule.applies(subject, on)]
+                assert [v.rule_id for v in seasoned.check(subject, on=on).violations] == [
+                    v.rule_id for v in fresh.check(subject, on=on).violations
+                ]
+                assert {v.rule_id for v in fresh.check(subject, on=on).violations} <= {
+                    rule.id for rule in applicable
+                }
+
+
 def test_parameters_can_be_overridden_when_loading() -> None:
     rb = parse_rulebook(RULEBOOK, parameters={"body_name": "BSE"})
     ok = rb.check(Subject.of(body="membership of BSE", advisor_type="RIA"))

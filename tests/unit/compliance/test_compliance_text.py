@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from projectone.domain.compliance import text as text_module
 from projectone.domain.compliance.text import (
     ZERO_WIDTH,
     NormalizedText,
@@ -274,3 +275,71 @@ def test_normalised_text_remembers_whether_the_original_was_nfc() -> None:
     assert not normalize("Cafe\u0301").original_is_nfc
     assert not join_normalized([normalize("a"), normalize("Cafe\u0301")]).original_is_nfc
     assert join_normalized([normalize("a"), normalize("b")]).original_is_nfc
+
+
+# -- the fast paths of step 5 agree with the general ones ------------------------------------------
+
+# Every kind of blank: spaces, line breaks of every sort, tabs, no-break and other spaces, the
+# zero-width characters; and a few non-blank characters, printable or not.
+_BLANKS = [" ", " ", "\n", "\n", "\r", "\t", "\x0b", "\x85", "\u00a0", "\u2028", "\u3000"]
+_LINES_TEXT = st.lists(
+    st.sampled_from([*_BLANKS, *ZERO_WIDTH, "a", "bc", "गा", "\u0301", "\u200e", "ß"]), max_size=30
+).map("".join)
+
+
+def _line_breaks_by_lines(normalized: NormalizedText) -> frozenset[int]:
+    """Line breaks the obvious way: the space before the first word of each later line."""
+    visible = "".join(c for c in normalized._folded if c not in ZERO_WIDTH)
+    breaks, at = [], -1
+    for line in visible.splitlines():
+        n = len(" ".join(line.split()))
+        if n:
+            if at >= 0:
+                breaks.append(at)
+            at += n + 1
+    return frozenset(breaks)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LINES_TEXT | RICH_TEXT)
+def test_length_changing_runs_agree_with_the_general_search(original: str) -> None:
+    folded = normalize(original)._folded
+    assert text_module._collapsed_runs(folded) == text_module._blank_runs(folded)
+    assert text_module._collapsed_runs(original) == text_module._blank_runs(original)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LINES_TEXT | RICH_TEXT | ANY_TEXT)
+def test_line_breaks_agree_with_reading_line_by_line(original: str) -> None:
+    normalized = normalize(original)
+    assert normalized.text == _obvious_normalisation(original)
+    assert normalized.line_breaks() == _line_breaks_by_lines(normalized)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES_TEXT | RICH_TEXT, min_size=1, max_size=4), st.sampled_from(["\n\n", " \n"]))
+def test_the_offset_map_of_plain_lines_agrees_with_the_general_one(
+    parts: list[str], separator: str
+) -> None:
+    normalized = [normalize(p) for p in parts]
+    for nt in [*normalized, join_normalized(normalized, separator)]:
+        general = text_module._offset_map(nt._folded, nt._starts, nt._ends)
+        assert text_module._offset_map(nt._folded, nt._starts, nt._ends, nt._plain) == general
+
+
+def test_plain_lines_are_recognised() -> None:
+    assert normalize("Market close\n\nNifty rose 1%.\nबाज़ार")._plain
+    assert normalize("one line")._plain
+    assert not normalize("two  spaces\nhere")._plain
+    assert not normalize("line \nwith a trailing space")._plain
+    assert not normalize("zero\u200bwidth\nhere")._plain
+    assert not normalize("a\r\nb")._plain
+    plain = [normalize("a\nb"), normalize("c")]
+    assert join_normalized(plain)._plain
+    assert not join_normalized(plain, " ")._plain
+    assert not join_normalized([*plain, normalize("d \n")])._plain
+
+
+@given(ANY_TEXT)
+def test_bmp_only_finds_every_character_beyond_the_bmp(text: str) -> None:
+    assert text_module._bmp_only(text) == (not any(ord(c) > 0xFFFF for c in text))

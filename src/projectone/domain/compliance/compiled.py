@@ -16,6 +16,7 @@ violated with the error (it fails closed).
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -61,6 +62,16 @@ __all__ = ["CompiledRules"]
 
 _Found = dict[str, list[tuple[int, int]]]
 
+# Titles, calls to action and disclaimers repeat from post to post (an advisor's disclaimer is
+# on every post): short texts are normalised once per process. A NormalizedText is immutable
+# (its lazily built maps are the same whoever builds them), so posts can share one.
+_SHARED_UP_TO = 600  # characters; bodies are longer, and rarely repeat
+_normalize_shared = functools.lru_cache(maxsize=2048)(normalize)
+
+
+def _normalized(raw: str) -> NormalizedText:
+    return _normalize_shared(raw) if len(raw) <= _SHARED_UP_TO else normalize(raw)
+
 
 class _FieldScan:
     """One field of one post: normalised once; matches, words and regex hits on demand."""
@@ -70,7 +81,7 @@ class _FieldScan:
     def __init__(self, name: str, raw: str, norm: NormalizedText | None = None) -> None:
         self.name = name
         self.raw = raw
-        self.norm: NormalizedText = normalize(raw) if norm is None else norm
+        self.norm: NormalizedText = _normalized(raw) if norm is None else norm
         self._found: _Found | None = None
         self._regex: RegexScan | None = None
         self._words: list[int] | None = None
@@ -80,6 +91,10 @@ class _FieldScan:
         if self._found is None:
             self._found = matcher.find(self.norm)
         return self._found
+
+    def found_none_of(self, phrases: frozenset[str]) -> bool:
+        """Whether the phrases were looked for already, and none of ``phrases`` was found."""
+        return self._found is not None and phrases.isdisjoint(self._found)
 
     def regex(self, regexes: RegexSet) -> RegexScan:
         if self._regex is None:
@@ -110,14 +125,37 @@ class _FieldScan:
         o_start, o_end = self.norm.original_span(start, end)
         return Span(self.name, o_start, o_end, self.raw[o_start:o_end])
 
+    def evidence(self, start: int, end: int) -> Span | None:
+        """:meth:`span`, or for ``(_REGEX_HIT, index)`` the span of the first match of regex
+        ``index`` (``None`` if it has none, which RE2 rules out after the set found it)."""
+        if start == _REGEX_HIT:
+            assert self._regex is not None
+            found = self._regex.first(end)
+            if found is None:
+                return None
+            start, end = found
+        return self.span(start, end)
+
 
 class _Scan:
     """The state of evaluating every rule on one subject."""
 
-    __slots__ = ("evidence", "fields", "matcher", "negated", "regexes", "subject")
+    __slots__ = (
+        "evidence",
+        "fields",
+        "language",
+        "matcher",
+        "negated",
+        "regexes",
+        "subject",
+        "values",
+    )
 
     def __init__(self, subject: Subject, matcher: PhraseMatcher, regexes: RegexSet) -> None:
         self.subject = subject
+        # The field values (what Subject.get reads), for the closures: one call less each.
+        self.values = subject.values
+        self.language = subject.language
         self.matcher = matcher
         self.regexes = regexes
         self.fields: dict[str, _FieldScan] = {}
@@ -128,15 +166,16 @@ class _Scan:
     def field(self, name: str) -> _FieldScan:
         f = self.fields.get(name)
         if f is None:
-            raw = self.subject.get(name)
+            raw = self.values.get(name, "")
             norm = self._joined_parts(raw) if name == "text" else None
             f = self.fields[name] = _FieldScan(name, raw, norm)
         return f
 
     def _joined_parts(self, text: str) -> NormalizedText | None:
         """``text`` normalised from its parts when it is their join (rules read both)."""
-        parts = [p for p in TEXT_PARTS if self.subject.get(p)]
-        if text != PART_SEPARATOR.join(self.subject.get(p) for p in parts):
+        values = self.values
+        parts = [p for p in TEXT_PARTS if values.get(p, "")]
+        if text != PART_SEPARATOR.join([values[p] for p in parts]):
             return None
         return join_normalized([self.field(p).norm for p in parts], PART_SEPARATOR)
 
@@ -146,13 +185,15 @@ class _Scan:
         if negated is None:
             norm = f.norm
             negated = self.negated[key] = is_negated(
-                norm.text, start, end, self.subject.language, norm.line_breaks()
+                norm.text, start, end, self.language, norm.line_breaks()
             )
         return negated
 
 
 _Fn = Callable[[_Scan], Any]
 _PASSED = Outcome(False)
+# In place of a start offset in the evidence: "the first match of regex ``end`` in the field".
+_REGEX_HIT = -1
 
 
 def _wanted(arg: Expr) -> tuple[str, ...]:
@@ -169,7 +210,7 @@ def _compile(expr: Expr, regex_index: Mapping[str, int]) -> _Fn:
             parts = [_compile(i, regex_index) for i in items]
             return lambda s: [p(s) for p in parts]
         case FieldRef(name=name):
-            return lambda s: s.subject.get(name)
+            return lambda s: s.values.get(name, "")
         case Not(operand=operand):
             inner = _compile(operand, regex_index)
             return lambda s: not inner(s)
@@ -230,15 +271,15 @@ def _field_against_literal(op: Op, left: Expr, right: Expr) -> _Fn | None:
     if op in (Op.EQ, Op.NE) and isinstance(right, StringLit):
         value = normalize_phrase(right.value)
         if op is Op.EQ:
-            return lambda s: normalize_phrase(s.subject.get(name)) == value
-        return lambda s: normalize_phrase(s.subject.get(name)) != value
+            return lambda s: normalize_phrase(s.values.get(name, "")) == value
+        return lambda s: normalize_phrase(s.values.get(name, "")) != value
     if op is Op.IN and isinstance(right, ListLit):
         if not all(isinstance(i, StringLit) for i in right.items):
             return None
         values = frozenset(
             normalize_phrase(i.value) for i in right.items if isinstance(i, StringLit)
         )
-        return lambda s: normalize_phrase(s.subject.get(name)) in values
+        return lambda s: normalize_phrase(s.values.get(name, "")) in values
     return None
 
 
@@ -257,11 +298,17 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
 
         def matches(s: _Scan) -> bool:
             f = s.field(field)
-            span = f.regex(s.regexes).first(index)
-            if span is None:
-                return False
-            s.evidence.append((f, *span))
-            return True
+            scan = f.regex(s.regexes)
+            occurs = scan.occurs(index)
+            if occurs is None:
+                span = scan.first(index)
+                if span is None:
+                    return False
+                s.evidence.append((f, *span))
+                return True
+            if occurs:  # where: searched only if the rule turns out violated (see evaluate)
+                s.evidence.append((f, _REGEX_HIT, index))
+            return occurs
 
         return matches
     if name in ("STARTS_WITH", "ENDS_WITH"):
@@ -279,9 +326,13 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
     if name == "CONTAINS_ALL":
         required = frozenset(wanted)
         return lambda s: required <= s.field(field).found(s.matcher).keys()
-    # A post hits a handful of the rulebook's phrases; a rule lists dozens. Each function walks
-    # the phrases found that the rule wants, in the rule's order (that order picks the evidence).
+    # A post hits a handful of the rulebook's phrases; a rule lists dozens. Each function takes
+    # the phrases found that the rule wants (one set intersection, in C, over the smaller side)
+    # in the rule's order (that order picks the evidence).
     rank = {p: i for i, p in reversed(list(enumerate(wanted)))}
+    by_rank = rank.__getitem__
+    # A set, not a frozenset: ``dict_keys & set`` then walks whichever side is smaller.
+    wanted_set = set(rank)
     if name == "COUNT":
         times = {p: wanted.count(p) for p in rank}
 
@@ -294,10 +345,12 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
 
         def contains(s: _Scan) -> bool:
             f = s.field(field)
-            hits = _ranked(f.found(s.matcher), rank)
+            found = f.found(s.matcher)
+            hits = found.keys() & wanted_set
             if not hits:
                 return False
-            s.evidence.append((f, *hits[0][1][0]))
+            first = min(hits, key=by_rank) if len(hits) > 1 else hits.pop()
+            s.evidence.append((f, *found[first][0]))
             return True
 
         return contains
@@ -305,8 +358,12 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
 
         def affirms(s: _Scan) -> bool:
             f = s.field(field)
-            for _, spans in _ranked(f.found(s.matcher), rank):
-                for start, end in spans:
+            found = f.found(s.matcher)
+            hits = found.keys() & wanted_set
+            if not hits:
+                return False
+            for phrase in sorted(hits, key=by_rank) if len(hits) > 1 else hits:
+                for start, end in found[phrase]:
                     if not s.is_negated(f, start, end):
                         s.evidence.append((f, start, end))
                         return True
@@ -316,25 +373,12 @@ def _compile_call(node: Call, regex_index: Mapping[str, int]) -> _Fn:
     raise TypeError(f"unknown function {name}")  # pragma: no cover
 
 
-def _ranked(found: _Found, rank: Mapping[str, int]) -> list[tuple[int, list[tuple[int, int]]]]:
-    """The spans of the wanted phrases that were found, the first wanted phrase first."""
-    if len(rank) < len(found):  # walk the smaller side: a few wanted phrases, or a few found
-        hits = [(i, found[p]) for p, i in rank.items() if p in found]
-    else:
-        hits = [(rank[p], spans) for p, spans in found.items() if p in rank]
-    if len(hits) > 1:
-        hits.sort(key=_first)
-    return hits
-
-
-def _first(hit: tuple[int, list[tuple[int, int]]]) -> int:
-    return hit[0]
-
-
 def _compile_near(field: str, a: frozenset[str], b: frozenset[str], n: int) -> _Fn:
     def near(s: _Scan) -> bool:
         f = s.field(field)
         found = f.found(s.matcher)
+        if found.keys().isdisjoint(a) or found.keys().isdisjoint(b):
+            return False  # (the usual case, in C)
         a_starts = [start for p, spans in found.items() if p in a for start, _ in spans]
         if not a_starts:
             return False
@@ -346,6 +390,35 @@ def _compile_near(field: str, a: frozenset[str], b: frozenset[str], n: int) -> _
         return any(abs(i - j) <= n for i in a_at for j in b_at)
 
     return near
+
+
+def _needs(expr: Expr) -> tuple[str, frozenset[str]] | None:
+    """A field and phrases one of which must occur there for ``expr`` to hold, or ``None``.
+
+    When none of them occurs, ``expr`` is false whatever else the post says: its rule passes
+    without evidence, and :meth:`CompiledRules.evaluate` need not run it. Only the simple,
+    sure cases: phrase functions (``CONTAINS``, ``CONTAINS_ALL``, ``AFFIRMS``, ``NEAR``), ``OR``
+    of two such on one field, ``AND`` with one such; never through ``NOT``.
+    """
+    match expr:
+        case Call(name="AFFIRMS" | "CONTAINS", args=(FieldRef(name=field), phrases)):
+            return field, frozenset(_wanted(phrases))
+        case Call(name="CONTAINS_ALL", args=(FieldRef(name=field), phrases)):
+            wanted = frozenset(_wanted(phrases))
+            return (field, wanted) if wanted else None  # (all of no phrase is always there)
+        case Call(name="NEAR", args=(FieldRef(name=field), phrases, _, _)):
+            return field, frozenset(_wanted(phrases))
+        case BinaryOp(op=Op.OR, left=left, right=right):
+            a, b = _needs(left), _needs(right)
+            if a is None or b is None or a[0] != b[0]:
+                return None
+            return a[0], a[1] | b[1]
+        case BinaryOp(op=Op.AND, left=left, right=right):
+            a, b = _needs(left), _needs(right)
+            if a is None or b is None:
+                return a or b
+            return a if len(a[1]) <= len(b[1]) else b
+    return None
 
 
 class CompiledRules:
@@ -367,6 +440,7 @@ class CompiledRules:
         self._regexes = RegexSet(compile_guarded(p) for p in ordered)
         index = {p: i for i, p in enumerate(ordered)}
         self._compiled = {rule_id: _compile(expr, index) for rule_id, expr in self.rules.items()}
+        self._needs = {rule_id: _needs(expr) for rule_id, expr in self.rules.items()}
 
     def evaluate(
         self, subject: Subject, rule_ids: Iterable[str] | None = None
@@ -377,12 +451,22 @@ class CompiledRules:
         outcomes: dict[str, Outcome] = {}
         compiled = self._compiled
         chosen = compiled.items() if rule_ids is None else ((i, compiled[i]) for i in rule_ids)
+        evidence = scan.evidence
+        needs, fields = self._needs, scan.fields
         for rule_id, rule in chosen:
-            scan.evidence = []
+            if evidence:
+                evidence.clear()
+            need = needs[rule_id]
+            if need is not None:  # a rule sure to pass unless one of its phrases occurs
+                f = fields.get(need[0])
+                if f is not None and f.found_none_of(need[1]):
+                    outcomes[rule_id] = _PASSED
+                    continue
             try:
                 if rule(scan):
-                    evidence = tuple(f.span(start, end) for f, start, end in scan.evidence)
-                    outcomes[rule_id] = Outcome(True, evidence)
+                    located = (f.evidence(start, end) for f, start, end in evidence)
+                    spans = tuple(span for span in located if span is not None)
+                    outcomes[rule_id] = Outcome(True, spans)
                 else:
                     outcomes[rule_id] = _PASSED
             except Exception as exc:  # fail closed: an unexplained rule counts as violated

@@ -30,7 +30,7 @@ from projectone.domain.compliance.ast import (
     StringLit,
 )
 from projectone.domain.compliance.matcher import reference_find
-from projectone.domain.compliance.negation import is_negated
+from projectone.domain.compliance.negation import is_negated_reference
 from projectone.domain.compliance.regex import GuardedRegex, compile_guarded
 from projectone.domain.compliance.text import (
     NormalizedText,
@@ -244,7 +244,9 @@ class _Evaluator:
     def negated(self, f: _Field, start: int, end: int) -> bool:
         key = (f.name, start, end)
         if key not in self._negated:
-            self._negated[key] = is_negated(
+            # The character-by-character reading: the compiled evaluator's faster one is held
+            # to it through this evaluator too.
+            self._negated[key] = is_negated_reference(
                 f.norm.text, start, end, self.subject.language, f.norm.line_breaks()
             )
         return self._negated[key]

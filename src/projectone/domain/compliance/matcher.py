@@ -93,11 +93,21 @@ class PhraseMatcher:
             return {}
         found: dict[str, list[tuple[int, int]]] = {}
         phrases, word_start, word_end = self._phrases, self._word_start, self._word_end
+        n = len(text)
+        word_char = is_word_char
+        # _on_boundaries, inlined: this loop runs for every raw hit of every post.
         for index, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
-            if _on_boundaries(text, start, end, word_start[index], word_end[index]):
-                found.setdefault(phrases[index], []).append((start, end))
-        for spans in found.values():
-            spans.sort()
+            if word_start[index] and start > 0 and word_char(text[start - 1]):
+                continue
+            if word_end[index] and end < n and word_char(text[end]):
+                continue
+            spans = found.get(phrases[index])
+            if spans is None:
+                found[phrases[index]] = [(start, end)]
+            else:
+                spans.append((start, end))
+                if spans[-2] > spans[-1]:  # keep each list sorted by start
+                    spans.sort()
         return found
 
     def __repr__(self) -> str:

@@ -69,14 +69,22 @@ A sentence wrapped over two lines is two clauses, so "returns are not\nguarantee
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 
-from projectone.domain.compliance.text import is_word_char, normalize_phrase
+from projectone.domain.compliance.text import (
+    is_word_char,
+    normalize_phrase,
+    word_run,
+    words_and_spaces,
+)
 
-__all__ = ["NEGATION_CUES", "is_negated"]
+__all__ = ["NEGATION_CUES", "is_negated", "is_negated_reference"]
 
 _MAX_CONTEXT = 400
 _VERBAL_WINDOW = 5
@@ -141,6 +149,8 @@ _WARNING_FILLERS = _words(["of", "any", "all", "such"])
 _WARNING_TRIPLES: frozenset[tuple[str | None, ...]] = frozenset(
     tuple(normalize_phrase(c).split(" ")) for c in _EN_WARNING_TRIPLES
 )
+# The words a warning can start with (nearest first is the last word read: see _warns).
+_WARNING_STARTS = _WARNING_WORDS | {t[0] for t in _WARNING_TRIPLES if t[0] is not None}
 _DEVANAGARI_WARNINGS = _words(_HI_WARNINGS + _MR_WARNINGS)
 _EN_CONTRAST = ("but", "however", "although", "though", "whereas")
 _DEVANAGARI_CONTRAST = ("लेकिन", "परंतु", "परन्तु", "किंतु", "किन्तु", "पण", "मात्र")
@@ -152,6 +162,8 @@ _RELATIVE = _words(_HI_RELATIVE + _MR_RELATIVE)
 _NOT_EXCEPTIONS_AFTER = _words(["only", "just", "merely", "simply"])
 _NO_EXCEPTIONS_AFTER = _words(["doubt", "wonder", "matter", "less"])
 
+# Languages whose negation mostly follows the phrase: is_negated reads that side first.
+_NEGATES_AFTER = frozenset({"hi", "mr"})
 _BOUNDARIES = frozenset(".!?;:,।॥…•|\n\r\u2028\u2029")
 _BETWEEN_DIGITS_OK = frozenset(".,:")
 _APOSTROPHES = frozenset("'\u2019\u02bc")
@@ -167,19 +179,55 @@ def is_negated(
     """Whether the match ``text[start:end]`` sits in a negated clause (see module docstring).
 
     ``text`` is normalised text (:func:`~projectone.domain.compliance.text.normalize`); out of
-    range bounds are clamped. ``language`` is a hint only. ``breaks`` are the indices of the
-    spaces that stand for line breaks
+    range bounds are clamped. ``language`` is a hint only: cues of every language apply (posts
+    mix scripts); it only decides which side of the match is read first. ``breaks`` are the
+    indices of the spaces that stand for line breaks
     (:meth:`~projectone.domain.compliance.text.NormalizedText.line_breaks`): they end a clause.
     Never raises.
+
+    :func:`is_negated_reference` reads the clause character by character; this function reads
+    whole runs of words at once and must agree with it (a property test holds them to it).
     """
-    del language  # a hint only: cues of every language apply, posts mix scripts
     n = len(text)
     start = max(0, min(start, n))
     end = max(start, min(end, n))
-    first_word = next(_words_forward(text, start, breaks, end), None)
-    return _negated_from_before(text, start, breaks, first_word and first_word[0]) or (
-        _negated_from_after(text, end, breaks)
-    )
+    # The nearest line breaks on either side (they end the clause).
+    before, after = -1, n
+    for b in breaks:
+        if before < b < start:
+            before = b
+        elif end <= b < after:
+            after = b
+    # The outcome is "negated before or negated after", two readings without side effects: the
+    # order only changes the time. Hindi and Marathi negate after the phrase, English before.
+    if language in _NEGATES_AFTER:
+        return _negated_from_after(text, _words_forward(text, end, breaks, after)) or (
+            _negated_from_before(
+                _words_backward(text, start, breaks, before), _first_word(text, start, end, breaks)
+            )
+        )
+    return _negated_from_before(
+        _words_backward(text, start, breaks, before), _first_word(text, start, end, breaks)
+    ) or _negated_from_after(text, _words_forward(text, end, breaks, after))
+
+
+def is_negated_reference(
+    text: str,
+    start: int,
+    end: int,
+    language: str | None = None,
+    breaks: AbstractSet[int] = frozenset(),
+) -> bool:
+    """:func:`is_negated` reading the clause one character at a time: slower, plainly
+    following the rules of the module docstring; the oracle the fast reading is tested against."""
+    del language
+    n = len(text)
+    start = max(0, min(start, n))
+    end = max(start, min(end, n))
+    first_word = next(_reference_words_forward(text, start, breaks, end), None)
+    return _negated_from_before(
+        _reference_words_backward(text, start, breaks), first_word and first_word[0]
+    ) or _negated_from_after(text, _reference_words_forward(text, end, breaks))
 
 
 def _is_boundary(text: str, i: int, breaks: AbstractSet[int]) -> bool:
@@ -190,7 +238,12 @@ def _is_boundary(text: str, i: int, breaks: AbstractSet[int]) -> bool:
     if c in _BOUNDARIES:
         between_digits = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
         return not (c in _BETWEEN_DIGITS_OK and between_digits)
-    return c != " " and unicodedata.category(c) == "So"
+    return c != " " and _is_other_symbol(c)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_other_symbol(c: str) -> bool:
+    return unicodedata.category(c) == "So"
 
 
 def _joins(text: str, i: int) -> bool:
@@ -210,10 +263,13 @@ def _token(raw: str) -> str:
     return raw
 
 
-def _words_backward(text: str, start: int, breaks: AbstractSet[int]) -> Iterator[str]:
+def _reference_words_backward(text: str, start: int, breaks: AbstractSet[int]) -> Iterator[str]:
     """The words of the clause before ``start``, nearest first (at most ``_MAX_CONTEXT`` chars)."""
-    lo = max(0, start - _MAX_CONTEXT)
-    i = start - 1
+    return _read_backward(text, start - 1, max(0, start - _MAX_CONTEXT), breaks)
+
+
+def _read_backward(text: str, i: int, lo: int, breaks: AbstractSet[int]) -> Iterator[str]:
+    """The words of the clause from ``text[i]`` back to ``text[lo]``, one character at a time."""
     word_char = is_word_char
     while i >= lo:
         c = text[i]
@@ -236,12 +292,19 @@ def _words_backward(text: str, start: int, breaks: AbstractSet[int]) -> Iterator
             i -= 1
 
 
-def _words_forward(
+def _reference_words_forward(
     text: str, begin: int, breaks: AbstractSet[int], hi: int | None = None
 ) -> Iterator[tuple[str, int]]:
     """The words of the clause from ``begin`` with their end offsets, in text order."""
     hi = min(len(text), begin + _MAX_CONTEXT) if hi is None else hi
-    i = begin
+    return _read_forward(text, begin, hi, breaks)
+
+
+def _read_forward(
+    text: str, i: int, hi: int, breaks: AbstractSet[int]
+) -> Iterator[tuple[str, int]]:
+    """The words of the clause from ``text[i]`` up to ``text[hi]`` (excluded), one character at
+    a time, with their end offsets."""
     word_char = is_word_char
     while i < hi:
         c = text[i]
@@ -262,11 +325,124 @@ def _words_forward(
             i += 1
 
 
-def _negated_from_before(
-    text: str, start: int, breaks: AbstractSet[int], first_word: str | None
-) -> bool:
-    """Whether a cue in the clause before ``start`` negates the match (English-style cues)."""
-    words = _words_backward(text, start, breaks)
+# The readers is_negated uses. A clause is mostly words and single spaces: such a stretch is
+# found with one regex match and split into words with str.split, in C, where the reference
+# readers above step one character at a time. Whatever ends the stretch decides what follows:
+# a clause boundary or a line break ends the clause, the end of the text or of the window ends
+# the reading; anything else (an apostrophe or digit separator that may join two words, a
+# hyphen, a character beyond the Basic Multilingual Plane...) hands over to the reference
+# reader, which reads on from the word next to it. So both read the same words.
+
+
+def _words_backward(text: str, start: int, breaks: AbstractSet[int], before: int) -> Iterator[str]:
+    """:func:`_reference_words_backward`, faster; ``before`` is the nearest line break before
+    ``start`` (-1 if none)."""
+    lo = max(0, start - _MAX_CONTEXT)
+    if before >= lo:
+        if text[before] != " ":  # a "line break" inside a word is not one: rare, no shortcut
+            return _read_backward(text, start - 1, lo, breaks)
+        stop = before + 1
+    else:
+        stop = lo
+    # The stretch of words and spaces just before ``start``: text[at:start].
+    at = start - _stretch(text[stop:start][::-1], 0, start - stop)
+    stretch = text[at:start]
+    words = stretch.split()
+    words.reverse()  # nearest first
+    rest: Iterator[str] | None = None
+    if at > stop:
+        if not _is_boundary(text, at - 1, breaks):
+            if at < start and text[at] != " ":
+                # The farthest word may run on through text[at - 1]: the reference reads it.
+                farthest = words.pop()
+                rest = _read_backward(text, at + len(farthest) - 1, lo, breaks)
+            else:
+                rest = _read_backward(text, at - 1, lo, breaks)
+    elif stop == lo > 0 and at < start and text[at] != " " and is_word_char(text[lo - 1]):
+        words.pop()  # the farthest word is cut by the window: the reference stops before it
+    if "\u02bc" in stretch:  # ʼ is a word character: see _token (’ is not)
+        words = [_token(word) for word in words]
+    if not _CONTRAST.isdisjoint(words):
+        for k, word in enumerate(words):
+            if word in _CONTRAST:  # a contrast word ends the clause
+                return iter(words[:k])
+    return iter(words) if rest is None else itertools.chain(words, rest)
+
+
+def _words_forward(
+    text: str, begin: int, breaks: AbstractSet[int], after: int
+) -> Iterator[tuple[str, int]]:
+    """:func:`_reference_words_forward`, faster; ``after`` is the nearest line break at or
+    after ``begin`` (``len(text)`` if none)."""
+    hi = min(len(text), begin + _MAX_CONTEXT)
+    if after < hi:
+        if text[after] != " ":
+            return _read_forward(text, begin, hi, breaks)
+        stop = after
+    else:
+        stop = hi
+    # The stretch of words and spaces from ``begin``: text[begin:at].
+    at = _stretch(text, begin, stop)
+    stretch = text[begin:at]
+    words = stretch.split()
+    rest: Iterator[tuple[str, int]] | None = None
+    if at < stop and not _is_boundary(text, at, breaks):
+        if at > begin and text[at - 1] != " ":
+            # The last word may run on through text[at]: the reference reads it.
+            last = words.pop()
+            rest = _read_forward(text, at - len(last), hi, breaks)
+        else:
+            rest = _read_forward(text, at, hi, breaks)
+    if "  " in stretch:
+        ends = list(_ends_of(text, begin, words))
+    else:  # one space before each word but the first (and maybe before it): add up lengths
+        first = begin + 1 if stretch[:1] == " " else begin
+        ends = list(
+            map(operator.add, itertools.accumulate(map(len, words)), itertools.count(first))
+        )
+    if "\u02bc" in stretch:
+        words = [_token(word) for word in words]
+    if not _CONTRAST.isdisjoint(words):
+        for k, word in enumerate(words):
+            if word in _CONTRAST:  # a contrast word ends the clause
+                return zip(words[:k], ends[:k], strict=True)
+    read = zip(words, ends, strict=True)
+    return read if rest is None else itertools.chain(read, rest)
+
+
+def _ends_of(text: str, begin: int, words: list[str]) -> Iterator[int]:
+    """Where each of ``words``, read in turn from ``text[begin:]``, ends."""
+    end = begin
+    for word in words:
+        end = text.find(word, end) + len(word)  # only spaces come before the next word
+        yield end
+
+
+def _stretch(text: str, begin: int, end: int) -> int:
+    """Where the run of word characters (of the BMP) and spaces from ``begin`` ends."""
+    run = words_and_spaces().match(text, begin, end)
+    return run.end() if run is not None else begin  # (the pattern matches the empty string)
+
+
+def _first_word(text: str, start: int, end: int, breaks: AbstractSet[int]) -> str | None:
+    """The match's own first word, cut at ``end``, as the reference reads it."""
+    if start < end and is_word_char(text[start]):  # the usual case: a word starts the match
+        run = word_run().match(text, start, end)
+        j = run.end() if run is not None else start + 1
+        while j < end and (is_word_char(text[j]) or (j + 1 < end and _joins(text, j))):
+            j += 1
+        word = _token(text[start:j])
+        return None if word in _CONTRAST else word
+    first = next(_read_forward(text, start, end, breaks), None)
+    return first and first[0]
+
+
+def _negated_from_before(words: Iterator[str], first_word: str | None) -> bool:
+    """Whether a cue in the clause before the match negates it (English-style cues).
+
+    ``words`` are the words of the clause before the match, nearest first; ``first_word`` is
+    the match's own first word.
+    """
     current = next(words, None)
     following: str | None = first_word
     following2: str | None = None
@@ -279,7 +455,7 @@ def _negated_from_before(
         seen.append(current)
         if current in _AND:
             return False
-        if distance <= _WARNING_REACH + 3 and _warns(seen):
+        if distance <= _WARNING_REACH + 3 and current in _WARNING_STARTS and _warns(seen):
             return True
         if current in _VERBAL and distance <= _VERBAL_WINDOW:
             if not _verbal_exception(current, preceding, following):
@@ -324,10 +500,13 @@ def _determiner_exception(word: str, following: str | None) -> bool:
     return following in _NO_EXCEPTIONS_AFTER or following[:1].isdigit()
 
 
-def _negated_from_after(text: str, end: int, breaks: AbstractSet[int]) -> bool:
-    """Whether a cue in the clause after ``end`` negates the match (Hindi/Marathi-style cues)."""
+def _negated_from_after(text: str, words: Iterable[tuple[str, int]]) -> bool:
+    """Whether a cue in the clause after the match negates it (Hindi/Marathi-style cues).
+
+    ``words`` are the words of the clause after the match, with their end offsets in ``text``.
+    """
     first: str | None = None
-    for k, (word, word_end) in enumerate(_words_forward(text, end, breaks)):
+    for k, (word, word_end) in enumerate(words):
         if k == 0:
             first = word
         if word in _AND or word in _RELATIVE:

@@ -113,6 +113,12 @@ class RegexScan:
         self._encoded = encoded
         self._hits = hits
 
+    def occurs(self, index: int) -> bool | None:
+        """Whether pattern ``index`` matches somewhere, as the set pass found; ``None`` when
+        that pass could not tell (then :meth:`first` searches). RE2 answers the same for a set
+        and for one pattern on the same text: the span only needs a search of its own."""
+        return None if self._hits is None else index in self._hits
+
     def first(self, index: int) -> tuple[int, int] | None:
         """The ``str`` span of the first match of pattern ``index``, or ``None``."""
         if self._hits is not None and index not in self._hits:

@@ -173,6 +173,9 @@ class CheckReport:
     language: str
 
 
+_CACHE_SIZE = 256  # entries of each per-rulebook cache (their keys come from the posts)
+
+
 @attrs.frozen(kw_only=True)
 class Rulebook:
     version: str
@@ -183,6 +186,14 @@ class Rulebook:
     block_threshold: int = 70
     parameters: Mapping[str, str] = attrs.field(factory=dict)
     compiled: CompiledRules = attrs.field(eq=False, repr=False)
+    # The rules that apply, and their ids, per (advisor type, language, date): Rule.applies
+    # reads nothing else, and a post would otherwise ask every rule every time.
+    _applicable: dict[tuple[str, str, dt.date | None], tuple[tuple[Rule, ...], tuple[str, ...]]] = (
+        attrs.field(init=False, factory=dict, eq=False, repr=False)
+    )
+    _bare_violations: dict[tuple[str, str], Violation] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -192,14 +203,49 @@ class Rulebook:
 
     def check(self, subject: Subject, *, on: dt.date | None = None) -> CheckReport:
         """Check one language variant; never raises on any text."""
-        applicable = [rule for rule in self.rules if rule.applies(subject, on)]
-        outcomes = self.compiled.evaluate(subject, [rule.id for rule in applicable])
+        language = subject.language
+        applicable, rule_ids = self._rules_for(subject, language, on)
+        outcomes = self.compiled.evaluate(subject, rule_ids)
+        # The outcomes come in the order of ``rule_ids``, one per rule when the ids are unique
+        # (as a loaded rulebook's are).
+        pairs: Iterable[tuple[Rule, Outcome]] = (
+            zip(applicable, outcomes.values(), strict=True)
+            if len(outcomes) == len(applicable)
+            else ((rule, outcomes[rule.id]) for rule in applicable)
+        )
         violations = [
-            violation_of(rule, outcomes[rule.id], subject.language)
-            for rule in applicable
-            if outcomes[rule.id].violated
+            self._violation(rule, outcome, language) for rule, outcome in pairs if outcome.violated
         ]
-        return self.judge(violations, subject.language)
+        return self.judge(violations, language)
+
+    def _violation(self, rule: Rule, outcome: Outcome, language: str) -> Violation:
+        """:func:`violation_of`; one shared (immutable) Violation per rule and language when
+        there is neither evidence nor error, as for a missing warning."""
+        if outcome.evidence or outcome.error is not None:
+            return violation_of(rule, outcome, language)
+        key = (rule.id, language)
+        found = self._bare_violations.get(key)
+        if found is None:
+            found = violation_of(rule, outcome, language)
+            if len(self._bare_violations) >= _CACHE_SIZE:  # the languages come from the posts
+                self._bare_violations.clear()
+            self._bare_violations[key] = found
+        return found
+
+    def _rules_for(
+        self, subject: Subject, language: str, on: dt.date | None
+    ) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+        """The rules that apply to ``subject`` (in ``language``) on ``on``, in order, and their
+        ids."""
+        key = (subject.get("advisor.type"), language, on)
+        found = self._applicable.get(key)
+        if found is None:
+            rules = tuple(rule for rule in self.rules if rule.applies(subject, on))
+            found = (rules, tuple(rule.id for rule in rules))
+            if len(self._applicable) >= _CACHE_SIZE:
+                self._applicable.clear()
+            self._applicable[key] = found
+        return found
 
     def judge(self, violations: Sequence[Violation], language: str) -> CheckReport:
         """Score ``violations`` and decide the verdict (DESIGN.md §3.2)."""
