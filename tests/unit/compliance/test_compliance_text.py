@@ -288,16 +288,10 @@ _LINES_TEXT = st.lists(
 
 
 def _line_breaks_by_lines(normalized: NormalizedText) -> frozenset[int]:
-    """Line breaks the obvious way: the space before the first word of each later line."""
+    """Line breaks the general way (the space before the first word of each later line), on
+    the folded text with its zero-width characters removed."""
     visible = "".join(c for c in normalized._folded if c not in ZERO_WIDTH)
-    breaks, at = [], -1
-    for line in visible.splitlines():
-        n = len(" ".join(line.split()))
-        if n:
-            if at >= 0:
-                breaks.append(at)
-            at += n + 1
-    return frozenset(breaks)
+    return text_module._breaks_between_lines(visible)
 
 
 @settings(max_examples=500, deadline=None)
