@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 import attrs
 import pytest
@@ -228,3 +230,44 @@ async def test_at_least_once_gives_up_on_whatsapp_after_the_last_attempt() -> No
 def test_a_lease_beyond_30_seconds_or_of_nothing_is_refused(lease: dt.timedelta) -> None:
     with pytest.raises(ValidationError, match="lease"):
         WorkerConfig(lease=lease)
+
+
+class FlakyUnitOfWork:
+    """The first units of work (lease recovery's, then the first claim's) fail to open, as
+    during a database restart."""
+
+    def __init__(self, inner: InMemoryUnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.failures = 2
+
+    def __call__(self) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise UnavailableError("database (fake)", "restarting")
+        return self.inner()
+
+
+async def test_a_running_worker_outlives_a_database_restart() -> None:
+    world = await make_world(2)
+    worker = world.worker()
+    worker.uow_factory = FlakyUnitOfWork(world.uow)
+    stop = asyncio.Event()
+
+    async def stop_when_sent() -> None:
+        while len(world.whatsapp.sent) < 2:  # noqa: ASYNC110 - a fake's list, no event to wait on
+            await asyncio.sleep(0.01)
+        stop.set()
+
+    watcher = asyncio.create_task(stop_when_sent())
+    async with asyncio.timeout(10):
+        stats = await worker.run(stop=stop, idle_sleep=0.01)
+    await watcher
+    assert stats.sent == 2
+
+
+async def test_a_draining_worker_reports_a_database_failure() -> None:
+    world = await make_world(1)
+    worker = world.worker()
+    worker.uow_factory = FlakyUnitOfWork(world.uow)
+    with pytest.raises(UnavailableError):
+        await worker.run(drain=dt.timedelta(0))

@@ -333,7 +333,16 @@ class DispatchWorker:
             # Keep at most two batches in flight: one on the wire, the next ready behind it.
             room = 2 * self.config.batch_size - len(self._inflight)
             if room >= self.config.batch_size:
-                claimed = await self._claim(now, self.config.batch_size)
+                try:
+                    claimed = await self._claim(now, self.config.batch_size)
+                except Exception:
+                    # A long-running worker outlives a database restart; a draining one
+                    # (dispatch, tests) reports the failure instead of waiting forever.
+                    if drain is not None:
+                        raise
+                    _log.warning("claiming failed; trying again shortly", exc_info=True)
+                    await _wait(stop, max(idle_sleep, 1.0))
+                    continue
                 for delivery in claimed:
                     work.put_nowait(delivery)
                 self._idle = not claimed
