@@ -972,7 +972,10 @@ async def test_claiming_leases_due_deliveries_once_and_only_the_holder_extends_t
     assert kept == {claimed[0].id}
     async with uow_factory() as uow:
         expired = await uow.deliveries.expired_leases(until, 10)
+        held = await uow.deliveries.held_by("w1", [d.id for d in due])
+        assert await uow.deliveries.held_by("w2", [d.id for d in due]) == set()
     assert [d.id for d in expired] == [claimed[1].id]
+    assert held == {claimed[0].id, claimed[1].id}  # not the one still queued
 
 
 async def test_an_sms_backup_is_one_per_delivery_and_must_be_sms(
@@ -1018,3 +1021,20 @@ async def test_inbound_messages_are_recorded_once_by_provider_id(uow_factory: Uo
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.inbound.for_advisor(advisor.id) == [message]
+
+
+async def test_updating_statuses_writes_the_status_only_and_names_a_missing_pack(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    pack = make_pack(advisor.id)
+    await add_committed(uow_factory, advisor, pack)
+    moved = attrs.evolve(pack, status=ContentStatus.DELIVERED, topic="not written")
+    async with uow_factory() as uow:
+        await uow.content.update_statuses([moved])
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.content.get(pack.id)
+        with pytest.raises(NotFoundError):
+            await uow.content.update_statuses([attrs.evolve(pack, id=new_id())])
+    assert stored == attrs.evolve(pack, status=ContentStatus.DELIVERED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 import unicodedata
@@ -226,8 +227,10 @@ class ContentPack:
     def languages(self) -> tuple[Language, ...]:
         return tuple(self.variants)
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        # Cached: a pack is immutable (every change is a new object through attrs.evolve), and
+        # the hash is read many times on the way to a send (integrity, audit, storage).
         return content_hash(self.variants)
 
     @property

@@ -86,6 +86,12 @@ class ContentRepository(Protocol):
         """``update`` for many packs at once."""
         ...
 
+    async def update_statuses(self, packs: Iterable[ContentPack]) -> None:
+        """Write only the status of each pack, for a move that changes nothing else (marking
+        packs delivered: thousands a morning, and their text need not travel again);
+        ``NotFoundError`` for a missing one."""
+        ...
+
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
     ) -> Sequence[ContentPack]:
@@ -151,6 +157,11 @@ class DeliveryRepository(Protocol):
     async def expired_leases(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
         """Up to ``limit`` ``sending`` deliveries whose lease ended at or before ``now`` (or
         that never had one), locked and skipping rows another unit of work holds."""
+        ...
+
+    async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``delivery_ids`` still ``sending`` under ``owner``'s lease, their rows
+        locked until the unit of work ends (in id order, like every locking read)."""
         ...
 
     async def count_open(self, until: dt.datetime) -> int:

@@ -566,15 +566,21 @@ class DispatchWorker:
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            current = await uow.deliveries.get_many((o.delivery.id for o in outcomes), lock=True)
+            ids = [o.delivery.id for o in outcomes]
+            held = await uow.deliveries.held_by(self.config.owner, ids)
+            # What we no longer hold was taken over or settled by a receipt: read those back
+            # (rarely more than a few). What we hold is as we claimed it: while a lease is
+            # ours only the heartbeat touches the row, and only its lease expiry.
+            others = await uow.deliveries.get_many(i for i in ids if i not in held)
             updated: list[Delivery] = []
             backups: list[Delivery] = []
             delivered_packs: set[uuid.UUID] = set()
             integrity: list[tuple[Delivery, _Outcome]] = []
             settled: list[Delivery] = []
             for outcome in outcomes:
-                delivery = current[outcome.delivery.id]
-                if not delivery.holds(self.config.owner):
+                delivery = outcome.delivery
+                if delivery.id not in held:
+                    delivery = others[delivery.id]
                     if delivery.status is DeliveryStatus.SENDING:
                         # Taken over: our lease expired and another worker holds it now.
                         self.stats.lost_leases += 1
@@ -760,7 +766,7 @@ class DispatchWorker:
                     for pack in packs.values()
                     if pack.advisor_id is not None and pack.status in _DELIVERABLE
                 ]
-                await uow.content.update_many(c.pack for c in changes)
+                await uow.content.update_statuses(c.pack for c in changes)
                 await uow.audit.append([c.event for c in changes])
                 await uow.commit()
         except Exception:  # the next flush tries again

@@ -503,6 +503,13 @@ class InMemoryContentRepository:
         for pack in packs:
             self._tx.update_pack(pack)
 
+    async def update_statuses(self, packs: Iterable[ContentPack]) -> None:
+        current = self._tx.all_packs()
+        for pack in packs:
+            if pack.id not in current:
+                raise NotFoundError("content_pack", pack.id)
+            self._tx.update_pack(attrs.evolve(current[pack.id], status=pack.status))
+
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
     ) -> Sequence[ContentPack]:
@@ -668,6 +675,14 @@ class InMemoryDeliveryRepository:
             return []
         found = (d for d in self._tx.all_deliveries().values() if d.lease_expired(now))
         return sorted(found, key=_by_lease)[:limit]
+
+    async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        current = self._tx.all_deliveries()
+        return {
+            key
+            for key in delivery_ids
+            if (found := current.get(key)) is not None and found.holds(owner)
+        }
 
     async def count_open(self, until: dt.datetime) -> int:
         return sum(

@@ -126,7 +126,8 @@ async def _update_many_by_id(
         return
     # executemany needs bind names distinct from the column names it sets.
     params = [{f"b_{key}": value for key, value in row.items()} for row in rows]
-    columns = [c.name for c in table.columns if c.name != "id"]
+    # The rows name the columns to set: all of them for a full update, fewer for a partial one.
+    columns = [name for name in rows[0] if name != "id"]
     statement = (
         table.update()
         .where(table.c.id == sa.bindparam("b_id"))
@@ -250,6 +251,10 @@ class SqlContentRepository:
 
     async def update_many(self, packs: Iterable[ContentPack]) -> None:
         rows = [mapping.pack_to_row(p) for p in packs]
+        await _update_many_by_id(self._conn, content_packs, rows, "content_pack")
+
+    async def update_statuses(self, packs: Iterable[ContentPack]) -> None:
+        rows = [{"id": p.id, "status": p.status.value} for p in packs]
         await _update_many_by_id(self._conn, content_packs, rows, "content_pack")
 
     async def with_status(
@@ -410,6 +415,23 @@ class SqlDeliveryRepository:
         )
         result = await self._conn.execute(self._locked(query, skip=True))
         return [mapping.delivery_from_row(row) for row in result.mappings()]
+
+    async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        c = deliveries.c
+        held: set[uuid.UUID] = set()
+        for chunk in _chunks(dict.fromkeys(delivery_ids)):
+            # Only the ids cross the wire: the worker holds the rows as it claimed them.
+            query = (
+                sa.select(c.id)
+                .where(
+                    c.id.in_(chunk),
+                    c.status == DeliveryStatus.SENDING.value,
+                    c.lease_owner == owner,
+                )
+                .order_by(c.id)
+            )
+            held.update(row[0] for row in await self._conn.execute(self._locked(query)))
+        return held
 
     async def count_open(self, until: dt.datetime) -> int:
         c = deliveries.c
