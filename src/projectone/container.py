@@ -108,9 +108,18 @@ def _sender(session: aiohttp.ClientSession, endpoint: WhatsAppSettings) -> Whats
     )
 
 
-async def _sms_endpoint(settings: SmsSettings) -> AsyncIterator[SmsSettings]:
+async def _sms_endpoint(
+    settings: SmsSettings, whatsapp: WhatsAppSettings
+) -> AsyncIterator[SmsSettings]:
     """The SMS gateway to talk to: the configured one, or a simulator started on loopback
-    with the settings' sender header, entity and templates registered."""
+    with the settings' sender header, entity and templates registered. Real WhatsApp with a
+    simulated SMS backup is refused: backups would silently go nowhere."""
+    if settings.simulated and not whatsapp.simulated:
+        raise ConfigurationError(
+            "sms.auth_key",
+            "is required when WhatsApp is real (PROJECTONE_WHATSAPP_ACCESS_TOKEN is set): "
+            "without it the SMS backup would go to a simulator",
+        )
     if not settings.simulated:
         if settings.api_base_url is None:
             raise ConfigurationError("sms.api_base_url", "is required with sms.auth_key")
@@ -198,7 +207,9 @@ class Container(containers.DeclarativeContainer):
     http_session = providers.Resource(_http_session)
     whatsapp_endpoint = providers.Resource(_whatsapp_endpoint, settings=settings.provided.whatsapp)
     whatsapp = providers.Singleton(_sender, session=http_session, endpoint=whatsapp_endpoint)
-    sms_endpoint = providers.Resource(_sms_endpoint, settings=settings.provided.sms)
+    sms_endpoint = providers.Resource(
+        _sms_endpoint, settings=settings.provided.sms, whatsapp=settings.provided.whatsapp
+    )
     sms_backup = providers.Singleton(_sms_backup, session=http_session, endpoint=sms_endpoint)
     worker_config = providers.Factory(make_worker_config, settings=settings.provided.dispatch)
 

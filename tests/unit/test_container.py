@@ -6,11 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import attrs
+import pytest
 from dependency_injector import providers
 
 from projectone.container import build_container, resolve, shutdown
+from projectone.domain.errors import ConfigurationError
 from projectone.services import DispatchWorker, MorningService
-from projectone.settings import Settings
+from projectone.settings import Settings, WhatsAppSettings
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.fakes import (
     FakeWhatsAppSender,
@@ -65,3 +67,13 @@ def test_settings_reach_the_services() -> None:
     assert worker.config.batch_size == Settings().dispatch.batch_size
     assert worker.config.concurrency == Settings().dispatch.concurrency
     assert worker.config.lease.total_seconds() == Settings().dispatch.lease_seconds
+
+
+async def test_real_whatsapp_without_an_sms_gateway_is_refused_not_simulated() -> None:
+    settings = Settings(whatsapp=WhatsAppSettings(access_token="real-token"))
+    container = build_container(settings)
+    try:
+        with pytest.raises(ConfigurationError, match=r"sms\.auth_key"):
+            await resolve(container.sms_backup)
+    finally:
+        await shutdown(container)
