@@ -511,3 +511,13 @@ def test_the_sla_report_is_written_as_one_html_page(tmp_path: Path) -> None:
     assert unwritable.returncode == 65
     assert len(unwritable.stderr.strip().splitlines()) == 1
     assert "--html" in unwritable.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--lease", "31"], ["--lease", "0"], ["--send-policy", "maybe"], ["--concurrency", "0"]],
+)
+def test_a_bad_worker_option_is_a_one_line_usage_error(args: list[str]) -> None:
+    result = run("worker", "--drain", *args)
+    assert result.returncode == 64
+    assert len(result.stderr.strip().splitlines()) == 1
