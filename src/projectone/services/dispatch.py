@@ -269,7 +269,8 @@ class DispatchWorker:
     rand: Callable[[], float] = random.random
     on_progress: ProgressCallback | None = None
     stats: WorkerStats = attrs.field(factory=WorkerStats, init=False)
-    _inflight: dict[uuid.UUID, Delivery] = attrs.field(factory=dict, init=False)
+    # Claimed and not yet recorded: what the heartbeat keeps leased.
+    _inflight: set[uuid.UUID] = attrs.field(factory=set, init=False)
     _packs: dict[uuid.UUID, ContentPack] = attrs.field(factory=dict, init=False)
     # Packs whose delivery went out, to be marked delivered off the sending path.
     _delivered: set[uuid.UUID] = attrs.field(factory=set, init=False)
@@ -451,7 +452,7 @@ class DispatchWorker:
             await uow.commit()
         self.stats.claimed += len(claimed)
         for delivery in claimed:
-            self._inflight[delivery.id] = delivery
+            self._inflight.add(delivery.id)
         return claimed
 
     # -- send --------------------------------------------------------------------------------
@@ -561,7 +562,7 @@ class DispatchWorker:
             _log.exception("recording %d outcomes failed; their leases will expire", len(outcomes))
         finally:
             for outcome in outcomes:
-                self._inflight.pop(outcome.delivery.id, None)
+                self._inflight.discard(outcome.delivery.id)
 
     async def _record(self, outcomes: Sequence[_Outcome]) -> None:
         now = self.clock.now()
