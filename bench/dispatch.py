@@ -1,8 +1,8 @@
 """Dispatch throughput: one delivery worker against a bare aiohttp loop, same simulator.
 
-Both halves send the same number of text messages with the same concurrency to one WhatsApp
-Cloud API simulator on loopback (rate limit off, no latency), which runs in a process of its
-own so that neither half shares its CPU with the server. The baseline only POSTs; the
+Both halves send the same text messages (the same request bodies) with the same concurrency
+to one WhatsApp Cloud API simulator on loopback (rate limit off, no latency), which runs in a
+process of its own so that neither half shares its CPU with the server. The baseline only POSTs; the
 worker claims due deliveries from the database in leased batches, renders and sends each
 through ``WhatsAppCloudSender`` (throttle off), and records every outcome. The ratio
 (worker msg/s ÷ baseline msg/s) is the share of the practical limit the engine reaches.
@@ -10,7 +10,7 @@ through ``WhatsAppCloudSender`` (throttle off), and records every outcome. The r
 By default a throwaway PostgreSQL database is created on 127.0.0.1 (as the tests do) and
 dropped afterwards; ``--db`` points at another one (``sqlite:///…`` works too).
 
-Run: ``.venv/bin/python bench/dispatch.py [--messages N] [--concurrency C] [--db URL]``
+Run: ``.venv/bin/python bench/dispatch.py [--messages N] [--concurrency C] [--db URL] [--breakdown]``
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import datetime as dt
 import multiprocessing
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
+from typing import Any
 
 import aiohttp
 import attrs
@@ -35,10 +37,12 @@ from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
 from projectone.domain.audit import Actor
 from projectone.domain.delivery import Delivery, DeliveryStatus
 from projectone.domain.timezone import local_to_utc
+from projectone.ports.messaging import WhatsAppSender
 from projectone.services import CatalogService, MorningService
 from projectone.services.dispatch import DispatchWorker, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.testing.demo_data import demo_advisors, demo_library, demo_packs, lacks_content
+from projectone.testing.fakes import FakeWhatsAppSender
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
@@ -66,6 +70,8 @@ class Timing:
     sending: float
     #: Until the worker stopped, its bookkeeping (packs marked delivered, audited) included.
     total: float
+    #: CPU seconds of this process until the last send was recorded.
+    cpu: float
 
 
 @attrs.frozen
@@ -75,57 +81,69 @@ class Simulator:
 
 
 async def baseline(
-    sim: Simulator, session: aiohttp.ClientSession, n: int, concurrency: int
-) -> float:
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    payloads: Sequence[Mapping[str, Any]],
+    concurrency: int,
+) -> tuple[float, float]:
     url = f"{sim.base_url}/v21.0/{PHONE_NUMBER_ID}/messages"
     headers = {"Authorization": f"Bearer {sim.access_token}"}
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(i: int) -> None:
-        body = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": f"9170{i:08d}",
-            "type": "text",
-            "text": {"preview_url": False, "body": "*Title*\n\nA morning post."},
-            "biz_opaque_callback_data": str(uuid.uuid4()),
-        }
+    async def one(body: Mapping[str, Any]) -> None:
         async with gate, session.post(url, json=body, headers=headers) as response:
             await response.read()
             assert response.status == 200
 
-    start = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    return time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one(body) for body in payloads))
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-async def worker_run(
-    sim: Simulator,
-    session: aiohttp.ClientSession,
-    n: int,
-    url: str,
-    args: argparse.Namespace,
-) -> tuple[Timing, int]:
+async def seed(url: str, n: int) -> list[dict[str, Any]]:
+    """Queue ``n`` due deliveries in ``url`` and return the very request bodies the worker
+    will send for them, so that the baseline sends the same requests."""
     engine = create_engine(url)
     try:
         await upgrade(engine)
         uow = SqlAlchemyUnitOfWorkFactory(engine)
-        clock, ids = SystemClock(), UuidGenerator()
-        await seed_due_deliveries(uow, n, date=DAY, now=clock.now(), ids=ids)
-        sender = WhatsAppCloudSender(
-            session,
-            base_url=sim.base_url,
-            phone_number_id=PHONE_NUMBER_ID,
-            access_token=sim.access_token,
-            throttle=None,  # the bench measures the engine, not Meta's pacing
+        due = await seed_due_deliveries(
+            uow, n, date=DAY, now=SystemClock().now(), ids=UuidGenerator()
         )
+        async with uow() as unit:
+            packs = await unit.content.get_many({d.pack_id for d in due})
+        return [
+            {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": d.to.removeprefix("+"),
+                "type": "text",
+                "text": {
+                    "preview_url": False,
+                    "body": packs[d.pack_id].variants[d.language].render(),
+                },
+                "biz_opaque_callback_data": str(d.id),
+            }
+            for d in due
+        ]
+    finally:
+        await engine.dispose()
+
+
+async def worker_run(
+    sender: WhatsAppSender, url: str, args: argparse.Namespace
+) -> tuple[Timing, int]:
+    engine = create_engine(url)
+    try:
+        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        clock, ids = SystemClock(), UuidGenerator()
         config = WorkerConfig(batch_size=args.batch_size, concurrency=args.concurrency)
-        last_sent = 0.0
+        last_sent, last_cpu = 0.0, 0.0
 
         def progress(delivery: Delivery) -> None:
-            nonlocal last_sent
+            nonlocal last_sent, last_cpu
             if delivery.status is DeliveryStatus.SENT:
-                last_sent = time.perf_counter()
+                last_sent, last_cpu = time.perf_counter(), time.process_time()
 
         worker = DispatchWorker(
             uow_factory=uow,
@@ -135,11 +153,24 @@ async def worker_run(
             config=config,
             on_progress=progress,
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         stats = await worker.run(drain=dt.timedelta(0))
-        return Timing(last_sent - start, time.perf_counter() - start), stats.sent
+        took = Timing(last_sent - start, time.perf_counter() - start, last_cpu - cpu)
+        return took, stats.sent
     finally:
         await engine.dispose()
+
+
+async def in_memory_run(args: argparse.Namespace) -> Timing:
+    """The worker's own share: the same run with an in-memory sender (no HTTP at all)."""
+    name, url = await throwaway_postgres()
+    try:
+        await seed(url, args.messages)
+        took, sent = await worker_run(FakeWhatsAppSender(), url, args)
+        assert sent == args.messages
+        return took
+    finally:
+        await drop_postgres(name)
 
 
 async def morning_run(
@@ -222,6 +253,11 @@ async def main() -> None:
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--advisors", type=int, default=2_000, help="for the whole-morning run")
     parser.add_argument("--db", help="database URL (default: a throwaway PostgreSQL database)")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the worker with an in-memory sender: its own cost without HTTP",
+    )
     args = parser.parse_args()
     name = None
     url = args.db
@@ -236,14 +272,23 @@ async def main() -> None:
         sim = Simulator(*parent.recv())
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
-            await baseline(sim, session, 200, args.concurrency)  # warm up connections
-            raw = await baseline(sim, session, args.messages, args.concurrency)
-            took, sent = await worker_run(sim, session, args.messages, url, args)
+            payloads = await seed(url, args.messages)
+            await baseline(sim, session, payloads[:200], args.concurrency)  # warm up
+            raw, raw_cpu = await baseline(sim, session, payloads, args.concurrency)
+            sender = WhatsAppCloudSender(
+                session,
+                base_url=sim.base_url,
+                phone_number_id=PHONE_NUMBER_ID,
+                access_token=sim.access_token,
+                throttle=None,  # the bench measures the engine, not Meta's pacing
+            )
+            took, sent = await worker_run(sender, url, args)
             planned, morning, morning_sent = await morning_run(
                 sim, session, args.advisors, morning_url, args
             )
         parent.send("stop")
         accepted = parent.recv()
+        alone = await in_memory_run(args) if args.breakdown else None
     finally:
         server.join(timeout=10)
         await drop_postgres(morning_name)
@@ -254,8 +299,15 @@ async def main() -> None:
     bare = args.messages / raw
     sending, total = sent / took.sending, sent / took.total
     print(f"messages: {args.messages}, concurrency {args.concurrency}, batch {args.batch_size}")
-    print(f"baseline bare aiohttp loop: {raw:.2f} s = {bare:,.0f} msg/s")
-    print(f"worker, to the last send recorded: {took.sending:.2f} s = {sending:,.0f} msg/s")
+    per = 1e6 / args.messages
+    print(
+        f"baseline bare aiohttp loop: {raw:.2f} s = {bare:,.0f} msg/s "
+        f"(CPU {raw_cpu * per:.0f} us/msg)"
+    )
+    print(
+        f"worker, to the last send recorded: {took.sending:.2f} s = {sending:,.0f} msg/s "
+        f"(CPU {took.cpu * per:.0f} us/msg)"
+    )
     print(f"worker, bookkeeping included: {took.total:.2f} s = {total:,.0f} msg/s")
     ratio, overall = sending / bare, total / bare
     print(f"ratio worker/baseline: {ratio:.2f} sending, {overall:.2f} in all (goal >= 0.6)")
@@ -263,6 +315,11 @@ async def main() -> None:
         f"a morning of {args.advisors} advisors: planned in {planned:.2f} s, planned and "
         f"dispatched ({morning_sent} sent) in {morning:.2f} s (goal < 5 s)"
     )
+    if alone is not None:
+        print(
+            f"worker with an in-memory sender (no HTTP): {args.messages / alone.sending:,.0f} "
+            f"msg/s (CPU {alone.cpu * per:.0f} us/msg)"
+        )
 
 
 if __name__ == "__main__":

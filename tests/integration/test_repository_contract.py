@@ -668,6 +668,30 @@ async def test_batches_add_get_and_update_like_one_at_a_time(uow_factory: UowFac
     assert list(got.values()) == sending
 
 
+async def test_update_many_writes_every_state_field_and_never_the_plan(
+    uow_factory: UowFactory,
+) -> None:
+    people = [make_advisor(750 + n) for n in range(3)]
+    packs = [make_pack(a.id) for a in people]
+    planned = [make_delivery(a, p) for a, p in zip(people, packs, strict=True)]
+    await add_committed(uow_factory, *people, *packs, *planned)
+    at = planned[0].scheduled_for
+    lease = at + dt.timedelta(seconds=30)
+    leased = planned[0].start_sending(at, owner="worker-1", until=lease)
+    sent = planned[1].start_sending(at).mark_sent("wamid.A", at).note_message("wamid.B")
+    failed = planned[2].start_sending(at).mark_failed(
+        "131026", "undeliverable", at, failure_class="recipient"
+    )
+    # A plan field changed on the way in is not written: a delivery's plan is fixed.
+    moved = attrs.evolve(sent, to="+919999999999")
+    async with uow_factory() as uow:
+        await uow.deliveries.update_many([leased, moved, failed])
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get_many(d.id for d in planned)
+    assert list(got.values()) == [leased, sent, failed]
+
+
 async def test_a_batch_with_one_bad_item_writes_none_of_it(uow_factory: UowFactory) -> None:
     people = [make_advisor(800 + n) for n in range(3)]
     clash = attrs.evolve(make_advisor(899), email=people[0].email)

@@ -20,6 +20,7 @@ from projectone.domain.timezone import local_to_utc
 
 __all__ = [
     "SLA_WINDOW",
+    "STATE_FIELDS",
     "Channel",
     "Delivery",
     "DeliveryStatus",
@@ -29,6 +30,25 @@ __all__ = [
 ]
 
 SLA_WINDOW = dt.timedelta(minutes=5)
+#: What a delivery's transitions change. The rest (advisor, pack, date, language, channel,
+#: variant, number, content hash, schedule, backup link) is its plan, fixed when it is
+#: planned, so a batch of outcomes writes these fields only.
+STATE_FIELDS = (
+    "status",
+    "attempts",
+    "provider_message_id",
+    "error_code",
+    "error_message",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "next_attempt_at",
+    "failure_class",
+    "lease_owner",
+    "lease_expires_at",
+    "duplicate_message_ids",
+)
 
 
 class DeliveryStatus(enum.StrEnum):

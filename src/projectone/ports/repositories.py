@@ -133,7 +133,9 @@ class DeliveryRepository(Protocol):
         ...
 
     async def update_many(self, deliveries: Iterable[Delivery]) -> None:
-        """``update`` for many deliveries at once."""
+        """Write the state (``STATE_FIELDS``: status, attempts, stamps, errors, lease…) of many
+        deliveries at once, as a batch of outcomes needs; their plan was fixed when they were
+        added. ``NotFoundError`` for a missing one."""
         ...
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:

@@ -446,7 +446,8 @@ class DispatchWorker:
                 self._verdicts.clear()
                 self._hashes.clear()
                 self._packs_loaded = time.monotonic()
-            missing = {d.pack_id for d in claimed} - self._packs.keys()
+            # Not ``set - keys()``: that would hash every cached pack id once per claim.
+            missing = {d.pack_id for d in claimed if d.pack_id not in self._packs}
             if missing:
                 self._packs.update(await uow.content.get_many(missing))
             await uow.commit()

@@ -21,7 +21,7 @@ import attrs
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
-from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
+from projectone.domain.delivery import STATE_FIELDS, Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import (
     ConflictError,
     InvalidTransitionError,
@@ -644,8 +644,13 @@ class InMemoryDeliveryRepository:
         }
 
     async def update_many(self, deliveries: Iterable[Delivery]) -> None:
+        current = self._tx.all_deliveries()
         for delivery in deliveries:
-            self._tx.update_delivery(delivery)
+            if delivery.id not in current:
+                raise NotFoundError("delivery", delivery.id)
+            # As the SQL adapter does: a delivery's plan is fixed, only its state is written.
+            state = {name: getattr(delivery, name) for name in STATE_FIELDS}
+            self._tx.update_delivery(attrs.evolve(current[delivery.id], **state))
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
         return {

@@ -169,7 +169,6 @@ def pack_from_row(row: Mapping[Any, Any]) -> ContentPack:
 
 def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
     return {
-        "id": delivery.id,
         "advisor_id": delivery.advisor_id,
         "pack_id": delivery.pack_id,
         "date": delivery.date,
@@ -180,20 +179,28 @@ def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
         "content_hash": delivery.content_hash,
         "scheduled_for": to_db_time(delivery.scheduled_for),
         "sla_target": to_db_time(delivery.sla_target),
+        "queued_at": to_db_time(delivery.queued_at),
+        "backup_of": delivery.backup_of,
+        "fallback": delivery.fallback,
+        **delivery_state_to_row(delivery),
+    }
+
+
+def delivery_state_to_row(delivery: Delivery) -> dict[str, Any]:
+    """The id and the state columns (``STATE_FIELDS``) of ``delivery``: what an outcome writes."""
+    return {
+        "id": delivery.id,
         "status": delivery.status.value,
         "attempts": delivery.attempts,
         "provider_message_id": delivery.provider_message_id,
         "error_code": delivery.error_code,
         "error_message": delivery.error_message,
-        "queued_at": to_db_time(delivery.queued_at),
         "sent_at": _to_db_optional(delivery.sent_at),
         "delivered_at": _to_db_optional(delivery.delivered_at),
         "read_at": _to_db_optional(delivery.read_at),
         "failed_at": _to_db_optional(delivery.failed_at),
         "next_attempt_at": to_db_time(delivery.next_attempt_at),
         "failure_class": delivery.failure_class,
-        "backup_of": delivery.backup_of,
-        "fallback": delivery.fallback,
         "lease_owner": delivery.lease_owner,
         "lease_expires_at": _to_db_optional(delivery.lease_expires_at),
         "duplicate_message_ids": list(delivery.duplicate_message_ids) or None,
