@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.ai import ReviewResult
 from projectone.domain.content import ContentVariant
 from projectone.domain.language import Language
-from projectone.ports.ai import ReviewResult
 
 __all__ = ["OfflineReviewer"]
 

@@ -12,6 +12,8 @@ if TYPE_CHECKING:  # only a type: failure.py imports this module at run time
     from projectone.domain.failure import Classification
 
 __all__ = [
+    "AiOutputError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "InvalidTransitionError",
@@ -19,6 +21,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProjectOneError",
     "ProviderError",
+    "QuotaExceededError",
     "UnauthenticatedError",
     "UnavailableError",
     "ValidationError",
@@ -166,3 +169,46 @@ class ConfigurationError(ProjectOneError):
         self.key = key
         self.reason = reason
         super().__init__(f"{key}: {reason}")
+
+
+class QuotaExceededError(ProjectOneError):
+    """An advisor used up today's AI allowance for a stage (``generation`` or
+    ``compliance_check``); raised before the model is called, so nothing is spent."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, advisor_id: object, stage: str, used: int, limit: int) -> None:
+        self.advisor_id = advisor_id
+        self.stage = stage
+        self.used = used
+        self.limit = limit
+        super().__init__(f"advisor {advisor_id} has used {used} of {limit} {stage} requests today")
+
+
+class BudgetExceededError(ProjectOneError):
+    """A model call would take the month's AI spend past the budget (INR); raised before the
+    call, with what is spent, what the call could cost at most, and the budget."""
+
+    code = "budget_exceeded"
+
+    def __init__(self, spent: object, estimate: object, budget: object) -> None:
+        self.spent = spent
+        self.estimate = estimate
+        self.budget = budget
+        super().__init__(
+            f"AI budget: INR {spent} spent this month, this call could cost up to INR "
+            f"{estimate}, the budget is INR {budget}"
+        )
+
+
+class AiOutputError(ProjectOneError):
+    """The model answered, but not with something usable: it refused, or its output does not
+    match the schema asked for. ``reason`` says which; nothing from it is used."""
+
+    code = "ai_output_invalid"
+
+    def __init__(self, model: str, reason: str, *, refused: bool = False) -> None:
+        self.model = model
+        self.reason = reason
+        self.refused = refused
+        super().__init__(f"{model}: {reason}")

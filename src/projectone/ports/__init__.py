@@ -1,6 +1,16 @@
 """Ports: the interfaces the core needs from the outside world, as ``typing.Protocol``s."""
 
-from projectone.ports.ai import AiFinding, ComplianceReviewer, ReviewResult
+from projectone.ports.ai import (
+    AiCache,
+    AiFinding,
+    AiJobRepository,
+    AiUsageRow,
+    ComplianceReviewer,
+    ContentGenerator,
+    ModelCall,
+    ModelReviewer,
+    ReviewResult,
+)
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.messaging import OutboundText, SendReceipt, WhatsAppSender
 from projectone.ports.repositories import (
@@ -15,14 +25,20 @@ from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "AdvisorRepository",
+    "AiCache",
     "AiFinding",
+    "AiJobRepository",
+    "AiUsageRow",
     "Clock",
     "ComplianceReviewer",
+    "ContentGenerator",
     "ContentRepository",
     "DeliveryRepository",
     "FallbackRepository",
     "IdGenerator",
     "InboundMessageRepository",
+    "ModelCall",
+    "ModelReviewer",
     "OutboundSms",
     "OutboundText",
     "ReviewResult",

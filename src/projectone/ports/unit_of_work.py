@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
+from projectone.ports.ai import AiCache, AiJobRepository
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -33,6 +34,8 @@ class UnitOfWork(Protocol):
     incidents: IncidentRepository
     fallbacks: FallbackRepository
     inbound: InboundMessageRepository
+    ai_jobs: AiJobRepository
+    ai_cache: AiCache
 
     async def __aenter__(self) -> Self: ...
 

@@ -19,6 +19,7 @@ from typing import Self, TypeVar
 import attrs
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.ai import AiFinding, ReviewResult
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.delivery import STATE_FIELDS, Channel, Delivery, DeliveryStatus, Variant
@@ -34,7 +35,6 @@ from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
-from projectone.ports.ai import AiFinding, ReviewResult
 from projectone.ports.messaging import OutboundImage, OutboundTemplate, OutboundText, SendReceipt
 from projectone.ports.repositories import (
     AdvisorRepository,
