@@ -10,7 +10,8 @@ through ``WhatsAppCloudSender`` (throttle off), and records every outcome. The r
 By default a throwaway PostgreSQL database is created on 127.0.0.1 (as the tests do) and
 dropped afterwards; ``--db`` points at another one (``sqlite:///…`` works too).
 
-Run: ``.venv/bin/python bench/dispatch.py [--messages N] [--concurrency C] [--db URL] [--breakdown]``
+Run: ``.venv/bin/python bench/dispatch.py [--messages N] [--concurrency C] [--db URL]
+[--breakdown]``
 """
 
 from __future__ import annotations

@@ -16,11 +16,18 @@ from typing import Any, TypeVar
 
 import aiohttp
 import attrs
+import openai
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
-from projectone.adapters.offline_ai import OfflineReviewer
+from projectone.adapters.offline_ai import OfflineGenerator, OfflineReviewer
+from projectone.adapters.openai_ai import (
+    CircuitBreaker,
+    OpenAiGenerator,
+    OpenAiReviewer,
+    RetryLimits,
+)
 from projectone.adapters.rulebook_files import default_rulebook
 from projectone.adapters.sms_gateway import SmsGatewaySender
 from projectone.adapters.sqlalchemy import (
@@ -32,10 +39,16 @@ from projectone.adapters.sqlalchemy import (
 from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
 from projectone.adapters.whatsapp_receipts import CloudWebhookReader
 from projectone.domain.advisor import Tier
+from projectone.domain.ai import BreakerPolicy, DailyQuota, ModelPrice
+from projectone.domain.compliance.rulebook import Rulebook
 from projectone.domain.errors import ConfigurationError
 from projectone.domain.language import Language
 from projectone.domain.retry import RetryPolicy
+from projectone.ports.ai import ComplianceReviewer, ContentGenerator
+from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.sms import DltTemplate
+from projectone.ports.unit_of_work import UnitOfWorkFactory
+from projectone.services.ai_studio import DEFAULT_PRICES, AiPolicy, AiStudio, GuardedReviewer
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
@@ -46,17 +59,26 @@ from projectone.services.morning import MorningService
 from projectone.services.receipts import ReceiptService
 from projectone.services.workflow import WorkflowService
 from projectone.settings import (
+    AiCostSettings,
     DispatchSettings,
     Settings,
     SmsSettings,
     WhatsAppSettings,
     WorkflowSettings,
     load_settings,
+    parse_prices,
 )
 from projectone.testing.sms_simulator import SmsGatewaySimulator
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
-__all__ = ["Container", "build_container", "make_worker_config", "resolve", "shutdown"]
+__all__ = [
+    "Container",
+    "build_container",
+    "make_ai_policy",
+    "make_worker_config",
+    "resolve",
+    "shutdown",
+]
 
 T = TypeVar("T")
 
@@ -195,6 +217,98 @@ def _auto_approve(settings: WorkflowSettings) -> dict[Tier, int]:
     }
 
 
+async def _openai_client(settings: Settings) -> AsyncIterator[openai.AsyncOpenAI | None]:
+    """The SDK client for ``PROJECTONE_AI=openai`` (``None`` for the offline AI). Its own
+    retries are off: the adapters retry, honouring ``Retry-After``, within their limits."""
+    if settings.ai != "openai":
+        yield None
+        return
+    config = settings.openai
+    client = openai.AsyncOpenAI(
+        api_key=config.api_key,
+        base_url=config.base_url,
+        max_retries=0,
+        timeout=config.timeout_seconds,
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def _breaker(clock: Clock, settings: Settings) -> CircuitBreaker:
+    # One breaker per endpoint: the generator and the reviewer fail together.
+    policy = BreakerPolicy(
+        threshold=settings.openai.breaker_failures,
+        cooldown=dt.timedelta(seconds=settings.openai.breaker_cooldown_seconds),
+    )
+    return CircuitBreaker(clock, policy)
+
+
+def _generator(
+    settings: Settings,
+    client: openai.AsyncOpenAI | None,
+    breaker: CircuitBreaker,
+    rulebook: Rulebook,
+) -> ContentGenerator:
+    if client is None:
+        return OfflineGenerator(rulebook)
+    config = settings.openai
+    return OpenAiGenerator(
+        client,
+        model=config.generation_model,
+        breaker=breaker,
+        temperature=config.temperature,
+        max_output_tokens=config.max_output_tokens,
+        retry=RetryLimits(max_attempts=config.max_attempts, total_seconds=config.retry_seconds),
+    )
+
+
+def make_ai_policy(settings: AiCostSettings) -> AiPolicy:
+    """The studio's spending rules from settings: built-in prices overridden by
+    ``PROJECTONE_AI_COSTS_PRICES``."""
+    prices = dict(DEFAULT_PRICES)
+    prices.update(
+        (model, ModelPrice(given_in, given_out))
+        for model, (given_in, given_out) in parse_prices(settings.prices).items()
+    )
+    quotas = {
+        Tier.BASIC: DailyQuota(settings.generations_basic, settings.checks_basic),
+        Tier.STANDARD: DailyQuota(settings.generations_standard, settings.checks_standard),
+        Tier.PRO: DailyQuota(settings.generations_pro, settings.checks_pro),
+    }
+    return AiPolicy(
+        quotas=quotas,
+        monthly_budget_inr=settings.monthly_budget_inr,
+        prices=prices,
+        cache_ttl=dt.timedelta(days=settings.cache_days),
+    )
+
+
+def _reviewer(
+    settings: Settings,
+    client: openai.AsyncOpenAI | None,
+    breaker: CircuitBreaker,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdGenerator,
+    policy: AiPolicy,
+) -> ComplianceReviewer:
+    if client is None:
+        return OfflineReviewer()
+    config = settings.openai
+    model = OpenAiReviewer(
+        client,
+        model=config.review_model,
+        breaker=breaker,
+        max_output_tokens=config.max_output_tokens,
+        retry=RetryLimits(max_attempts=config.max_attempts, total_seconds=config.retry_seconds),
+    )
+    return GuardedReviewer.build(
+        model, uow_factory=uow_factory, clock=clock, ids=ids, policy=policy
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings)
 
@@ -214,8 +328,32 @@ class Container(containers.DeclarativeContainer):
     worker_config = providers.Factory(make_worker_config, settings=settings.provided.dispatch)
 
     rulebook = providers.Singleton(default_rulebook)
-    reviewer = providers.Singleton(OfflineReviewer)
+    openai_client = providers.Resource(_openai_client, settings=settings)
+    ai_breaker = providers.Singleton(_breaker, clock=clock, settings=settings)
+    ai_policy = providers.Singleton(make_ai_policy, settings=settings.provided.ai_costs)
+    generator = providers.Singleton(
+        _generator, settings=settings, client=openai_client, breaker=ai_breaker, rulebook=rulebook
+    )
+    reviewer = providers.Singleton(
+        _reviewer,
+        settings=settings,
+        client=openai_client,
+        breaker=ai_breaker,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy=ai_policy,
+    )
     compliance = providers.Factory(ComplianceService, rulebook=rulebook, reviewer=reviewer)
+    studio = providers.Factory(
+        AiStudio,
+        uow_factory=uow_factory,
+        generator=generator,
+        compliance=compliance,
+        clock=clock,
+        ids=ids,
+        policy=ai_policy,
+    )
 
     catalog = providers.Factory(CatalogService, uow_factory=uow_factory, clock=clock, ids=ids)
     incidents = providers.Factory(IncidentService, uow_factory=uow_factory, clock=clock, ids=ids)

@@ -16,6 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ import cattrs
 from projectone.domain.errors import ConfigurationError
 
 __all__ = [
+    "AiCostSettings",
     "DispatchSettings",
+    "OpenAiSettings",
     "Settings",
     "SmsSettings",
     "WhatsAppSettings",
@@ -153,6 +156,91 @@ class WorkflowSettings:
     auto_approve_pro: int = attrs.field(default=20, validator=_threshold)
 
 
+def _between(low: float, high: float) -> Any:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+        if not low <= value <= high:
+            raise ConfigurationError(
+                attribute.name, f"must be between {low} and {high}, got {value!r}"
+            )
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class OpenAiSettings:
+    """An OpenAI-compatible Chat Completions endpoint (OpenAI, Azure, a self-hosted model),
+    used when ``PROJECTONE_AI=openai``. Its own retries are off: ours honour ``Retry-After``
+    within ``retry_seconds`` and ``max_attempts``."""
+
+    api_key: str | None = None
+    #: ``None``: the SDK's default endpoint; any OpenAI-compatible ``…/v1`` URL otherwise.
+    base_url: str | None = None
+    generation_model: str = "gpt-4.1"
+    review_model: str = "gpt-4o-mini"
+    temperature: float = attrs.field(default=0.4, validator=_between(0, 2))
+    max_output_tokens: int = attrs.field(default=1500, validator=_between(16, 32_000))
+    timeout_seconds: float = attrs.field(default=20.0, validator=_positive)
+    retry_seconds: float = attrs.field(default=30.0, validator=_positive)
+    max_attempts: int = attrs.field(default=4, validator=_between(1, 10))
+    breaker_failures: int = attrs.field(default=5, validator=_between(1, 1000))
+    breaker_cooldown_seconds: float = attrs.field(default=30.0, validator=_positive)
+
+
+def _prices(value: str) -> str:
+    parse_prices(value)  # refuse a malformed table when settings load, not at the first call
+    return value
+
+
+def parse_prices(value: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """``"gpt-4.1=168/672,gpt-4o-mini=12.6/50.4"`` → model → (input, output) INR per million
+    tokens; ``ConfigurationError`` naming the entry that does not parse."""
+    table: dict[str, tuple[Decimal, Decimal]] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        model, _, pair = entry.partition("=")
+        given_in, _, given_out = pair.partition("/")
+        try:
+            price = (Decimal(given_in), Decimal(given_out))
+        except InvalidOperation:
+            price = (Decimal(-1), Decimal(-1))
+        if not model.strip() or not all(p.is_finite() and p >= 0 for p in price):
+            raise ConfigurationError(
+                "prices",
+                f"{entry!r} is not model=input/output (INR per million tokens)",
+            )
+        table[model.strip()] = price
+    return table
+
+
+@attrs.frozen(kw_only=True)
+class AiCostSettings:
+    """What the AI may spend: a monthly budget in INR, daily allowances per advisor tier
+    (seed 001: 10 generations and 20 checks a day), prices added to or replacing the built-in
+    table, and how long identical requests are answered from the cache."""
+
+    monthly_budget_inr: str = attrs.field(default="25000")
+    generations_basic: int = attrs.field(default=10, validator=_between(0, 100_000))
+    generations_standard: int = attrs.field(default=10, validator=_between(0, 100_000))
+    generations_pro: int = attrs.field(default=10, validator=_between(0, 100_000))
+    checks_basic: int = attrs.field(default=20, validator=_between(0, 100_000))
+    checks_standard: int = attrs.field(default=20, validator=_between(0, 100_000))
+    checks_pro: int = attrs.field(default=20, validator=_between(0, 100_000))
+    prices: str = attrs.field(default="", converter=_prices)
+    cache_days: int = attrs.field(default=14, validator=_between(0, 365))
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            budget = Decimal(self.monthly_budget_inr)
+        except InvalidOperation:
+            budget = Decimal(-1)
+        if not budget.is_finite() or budget < 0:
+            raise ConfigurationError(
+                "monthly_budget_inr", f"must be an amount in INR, got {self.monthly_budget_inr!r}"
+            )
+
+
+_AI_PROVIDERS = ("offline", "openai")
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     database_url: str | None = None
@@ -160,6 +248,20 @@ class Settings:
     dispatch: DispatchSettings = DispatchSettings()
     sms: SmsSettings = SmsSettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    #: ``offline`` (deterministic templates, the default) or ``openai``.
+    ai: str = "offline"
+    openai: OpenAiSettings = OpenAiSettings()
+    ai_costs: AiCostSettings = AiCostSettings()
+
+    def __attrs_post_init__(self) -> None:
+        if self.ai not in _AI_PROVIDERS:
+            raise ConfigurationError("PROJECTONE_AI", f"must be offline or openai, got {self.ai!r}")
+        if self.ai == "openai" and not self.openai.api_key:
+            # Fail closed: asked for the real model but given no key, refuse to start rather
+            # than quietly fall back to the offline templates.
+            raise ConfigurationError(
+                "PROJECTONE_OPENAI_API_KEY", "required when PROJECTONE_AI=openai"
+            )
 
     @property
     def resolved_database_url(self) -> str:
@@ -216,7 +318,15 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     # attrs resolves string annotations lazily; resolve them once for the nested walk.
-    for cls in (Settings, WhatsAppSettings, DispatchSettings, WorkflowSettings):
+    for cls in (
+        Settings,
+        WhatsAppSettings,
+        DispatchSettings,
+        SmsSettings,
+        WorkflowSettings,
+        OpenAiSettings,
+        AiCostSettings,
+    ):
         attrs.resolve_types(cls)
     known = _env_names(Settings)
     doc: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -35,6 +36,7 @@ from projectone.domain import (
     Tier,
     Variant,
 )
+from projectone.domain.ai import AiJob, AiOutcome, AiStage, CachedAnswer, TokenUsage
 from projectone.domain.fallback import (
     ALL_MONTHS,
     AdvisorContext,
@@ -46,6 +48,7 @@ from projectone.domain.fallback import (
 )
 from projectone.domain.inbound import InboundMessage
 from projectone.ports import UnitOfWork
+from projectone.ports.ai import AiUsageRow
 from projectone.testing.builders import reviewed
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
 
@@ -679,8 +682,10 @@ async def test_update_many_writes_every_state_field_and_never_the_plan(
     lease = at + dt.timedelta(seconds=30)
     leased = planned[0].start_sending(at, owner="worker-1", until=lease)
     sent = planned[1].start_sending(at).mark_sent("wamid.A", at).note_message("wamid.B")
-    failed = planned[2].start_sending(at).mark_failed(
-        "131026", "undeliverable", at, failure_class="recipient"
+    failed = (
+        planned[2]
+        .start_sending(at)
+        .mark_failed("131026", "undeliverable", at, failure_class="recipient")
     )
     # A plan field changed on the way in is not written: a delivery's plan is fixed.
     moved = attrs.evolve(sent, to="+919999999999")
@@ -1062,3 +1067,410 @@ async def test_updating_statuses_writes_the_status_only_and_names_a_missing_pack
         with pytest.raises(NotFoundError):
             await uow.content.update_statuses([attrs.evolve(pack, id=new_id())])
     assert stored == attrs.evolve(pack, status=ContentStatus.DELIVERED)
+
+
+# -- the AI studio: jobs and the response cache ------------------------------------------------
+
+MODEL = "gpt-4o-mini"
+DIGEST_IN = "1" * 64
+DIGEST_OUT = "f" * 64
+DAY_START = dt.datetime(2025, 3, 14, tzinfo=IST)  # the quota's day starts at IST midnight
+DAY_END = DAY_START + dt.timedelta(days=1)
+TICK = dt.timedelta(microseconds=1)
+
+
+def make_job(advisor_id: uuid.UUID | None, **changes: Any) -> AiJob:
+    fields: dict[str, Any] = {
+        "id": new_id(),
+        "advisor_id": advisor_id,
+        "stage": AiStage.GENERATION,
+        "model": MODEL,
+        "prompt_version": "generate-v1",
+        "input_hash": DIGEST_IN,
+        "output_hash": DIGEST_OUT,
+        "usage": TokenUsage(1200, 800),
+        "latency_ms": 950,
+        "cost_inr": Decimal("0.0123"),
+        "created_at": DAY_START + dt.timedelta(hours=9),
+    }
+    fields.update(changes)
+    return AiJob(**fields)
+
+
+async def add_jobs_committed(uow_factory: UowFactory, *jobs: AiJob) -> None:
+    async with uow_factory() as uow:
+        for job in jobs:
+            await uow.ai_jobs.add(job)
+        await uow.commit()
+
+
+async def test_an_ai_job_round_trips_every_field(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    failed = make_job(
+        advisor.id,
+        stage=AiStage.COMPLIANCE_CHECK,
+        model="gpt-4o-2024-08-06",
+        prompt_version="review-v3",
+        output_hash=None,
+        usage=TokenUsage(0, 0),
+        latency_ms=30_000,
+        cost_inr=Decimal("0"),
+        outcome=AiOutcome.UNAVAILABLE,
+        error="मॉडल उपलब्ध नहीं: timed out after 3 attempts",
+        created_at=dt.datetime(2025, 3, 14, 23, 59, 59, 999999, tzinfo=IST),
+    )
+    succeeded = make_job(
+        advisor.id,
+        cost_inr=Decimal("12345.6789"),
+        created_at=dt.datetime(2025, 3, 14, 0, 0, 0, 1, tzinfo=dt.UTC),
+    )
+    await add_jobs_committed(uow_factory, failed, succeeded)
+    async with uow_factory() as uow:
+        newest, oldest = await uow.ai_jobs.for_advisor(advisor.id)
+    assert (newest, oldest) == (failed, succeeded)
+    assert newest.stage is AiStage.COMPLIANCE_CHECK
+    assert newest.outcome is AiOutcome.UNAVAILABLE
+    assert newest.created_at.tzinfo is not None
+    # Costs come back at the column's scale, four places, on every backend.
+    assert str(oldest.cost_inr) == "12345.6789"
+    assert str(newest.cost_inr) == "0.0000"
+
+
+async def test_a_cache_hit_without_an_advisor_and_a_short_cost_round_trip(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    hit = make_job(advisor.id, cache_hit=True, usage=TokenUsage(), cost_inr=Decimal("0.1"))
+    anonymous = make_job(None)
+    await add_jobs_committed(uow_factory, hit, anonymous)
+    async with uow_factory() as uow:
+        (got,) = await uow.ai_jobs.for_advisor(advisor.id)
+        rows = await uow.ai_jobs.usage(DAY_START, DAY_END)
+    assert got == hit
+    assert got.cache_hit is True
+    assert str(got.cost_inr) == "0.1000"
+    assert [r.advisor_id for r in rows] == [advisor.id, None]
+
+
+async def test_for_advisor_lists_the_newest_first_up_to_the_limit(uow_factory: UowFactory) -> None:
+    a, b = make_advisor(1), make_advisor(2)
+    await add_committed(uow_factory, a, b)
+    at = DAY_START + dt.timedelta(hours=10)
+    spread = [make_job(a.id, created_at=at + dt.timedelta(minutes=m)) for m in (5, 1, 9, 3)]
+    tied = [make_job(a.id, created_at=at + dt.timedelta(minutes=7)) for _ in range(3)]
+    others = [make_job(b.id, created_at=at + dt.timedelta(minutes=8)), make_job(None)]
+    await add_jobs_committed(uow_factory, *spread, *others, *tied)
+    expected = sorted([*spread, *tied], key=lambda j: (j.created_at, j.id.int), reverse=True)
+    async with uow_factory() as uow:
+        everything = await uow.ai_jobs.for_advisor(a.id)
+        first_four = await uow.ai_jobs.for_advisor(a.id, limit=4)
+        none = await uow.ai_jobs.for_advisor(a.id, limit=0)
+        nobody = await uow.ai_jobs.for_advisor(new_id())
+    assert list(everything) == expected
+    assert list(first_four) == expected[:4]
+    assert list(none) == []
+    assert list(nobody) == []
+
+
+async def test_count_for_counts_model_calls_of_a_stage_in_a_half_open_window(
+    uow_factory: UowFactory,
+) -> None:
+    a, b = make_advisor(1), make_advisor(2)
+    await add_committed(uow_factory, a, b)
+    # The window is given in IST; the jobs' times in UTC: the same instants either way.
+    start_utc, end_utc = DAY_START.astimezone(dt.UTC), DAY_END.astimezone(dt.UTC)
+    counted = [
+        make_job(a.id, created_at=start_utc),
+        make_job(a.id, created_at=end_utc - TICK),
+        make_job(a.id, outcome=AiOutcome.UNAVAILABLE, output_hash=None, cost_inr=Decimal(0)),
+        make_job(a.id, outcome=AiOutcome.REFUSED, output_hash=None),
+    ]
+    not_counted = [
+        make_job(a.id, created_at=start_utc - TICK),
+        make_job(a.id, created_at=end_utc),
+        make_job(a.id, cache_hit=True, cost_inr=Decimal(0)),
+        make_job(a.id, stage=AiStage.COMPLIANCE_CHECK),
+        make_job(b.id),
+        make_job(None),
+    ]
+    await add_jobs_committed(uow_factory, *not_counted[:3], *counted, *not_counted[3:])
+    async with uow_factory() as uow:
+        generations = await uow.ai_jobs.count_for(a.id, AiStage.GENERATION, DAY_START, DAY_END)
+        checks = await uow.ai_jobs.count_for(a.id, AiStage.COMPLIANCE_CHECK, DAY_START, DAY_END)
+        empty = await uow.ai_jobs.count_for(a.id, AiStage.GENERATION, DAY_START, DAY_START)
+        unknown = await uow.ai_jobs.count_for(new_id(), AiStage.GENERATION, DAY_START, DAY_END)
+    assert (generations, checks, empty, unknown) == (len(counted), 1, 0, 0)
+
+
+def _float_total(costs: list[Decimal]) -> Decimal:
+    """What summing the costs as binary floats (a naive REAL column) would report."""
+    total = 0.0
+    for cost in costs:
+        total += float(cost)
+    return Decimal(total).quantize(Decimal("0.0001"))
+
+
+async def test_spend_is_an_exact_decimal_over_a_half_open_window(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    # Large calls among tiny ones in 0.0001 steps: a floating-point sum gets the last place
+    # wrong here (checked below), so only an exact sum passes on every backend.
+    costs = [
+        cost
+        for step in range(1, 41)
+        for cost in (Decimal("9999999999.9999"), Decimal("0.0001") * step, Decimal("0.0003"))
+    ]
+    exact = sum(costs, start=Decimal(0))
+    assert _float_total(costs) != exact
+    inside = [
+        make_job(
+            advisor.id if i % 3 else None,
+            cost_inr=cost,
+            cache_hit=i % 7 == 0,
+            created_at=DAY_START + dt.timedelta(seconds=i),
+        )
+        for i, cost in enumerate(costs)
+    ]
+    edges = [
+        make_job(advisor.id, created_at=DAY_START - TICK, cost_inr=Decimal("1.0000")),
+        make_job(advisor.id, created_at=DAY_END, cost_inr=Decimal("2.0000")),
+        make_job(advisor.id, created_at=DAY_END - TICK, cost_inr=Decimal("0.0001")),
+    ]
+    await add_jobs_committed(uow_factory, *inside, *edges)
+    async with uow_factory() as uow:
+        spent = await uow.ai_jobs.spend(DAY_START, DAY_END)
+        nothing = await uow.ai_jobs.spend(DAY_END + TICK, DAY_END + dt.timedelta(days=1))
+        last_edge = await uow.ai_jobs.spend(DAY_END - TICK, DAY_END)
+    assert isinstance(spent, Decimal)
+    assert spent == exact + Decimal("0.0001")
+    assert str(spent) == str(exact + Decimal("0.0001"))
+    assert last_edge == Decimal("0.0001")
+    assert nothing == 0
+    assert str(nothing) == "0.0000"
+
+
+async def test_usage_groups_by_advisor_and_model_highest_cost_first(
+    uow_factory: UowFactory,
+) -> None:
+    a, b = sorted([make_advisor(1), make_advisor(2)], key=lambda x: x.id.int)
+    await add_committed(uow_factory, a, b)
+
+    def job(advisor: Advisor | None, model: str, cost: str, **changes: Any) -> AiJob:
+        return make_job(
+            None if advisor is None else advisor.id,
+            model=model,
+            cost_inr=Decimal(cost),
+            **changes,
+        )
+
+    jobs = [
+        job(a, "gpt-4o", "0.3000", usage=TokenUsage(10, 20)),
+        job(a, "gpt-4o", "0.0001", usage=TokenUsage(1, 2), stage=AiStage.COMPLIANCE_CHECK),
+        job(a, "gpt-4o", "0", cache_hit=True, usage=TokenUsage()),
+        job(a, "gpt-4o-mini", "0.0500", usage=TokenUsage(100, 200)),
+        job(b, "gpt-4o", "0.0500", usage=TokenUsage(5, 6)),
+        job(b, "Z-model", "0.0500", usage=TokenUsage(7, 8), outcome=AiOutcome.INVALID),
+        job(None, "gpt-4o", "0.0500", usage=TokenUsage(3, 4)),
+        job(None, "gpt-4o", "0", cache_hit=True, usage=TokenUsage()),
+        job(b, "gpt-4o", "9.9999", created_at=DAY_END),  # outside the window
+    ]
+    await add_jobs_committed(uow_factory, *jobs)
+    async with uow_factory() as uow:
+        rows = await uow.ai_jobs.usage(DAY_START, DAY_END)
+        empty = await uow.ai_jobs.usage(DAY_END + TICK, DAY_END + dt.timedelta(days=1))
+
+    def row(advisor: Advisor | None, model: str, *counts: int, cost: str) -> AiUsageRow:
+        calls, hits, input_tokens, output_tokens = counts
+        return AiUsageRow(
+            advisor_id=None if advisor is None else advisor.id,
+            model=model,
+            calls=calls,
+            cache_hits=hits,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_inr=Decimal(cost),
+        )
+
+    # Equal costs: by advisor id, no advisor last, then by model in code point order
+    # ("Z-model" before "gpt-4o" whatever the database's collation).
+    assert list(rows) == [
+        row(a, "gpt-4o", 2, 1, 11, 22, cost="0.3001"),
+        row(a, "gpt-4o-mini", 1, 0, 100, 200, cost="0.0500"),
+        row(b, "Z-model", 1, 0, 7, 8, cost="0.0500"),
+        row(b, "gpt-4o", 1, 0, 5, 6, cost="0.0500"),
+        row(None, "gpt-4o", 1, 1, 3, 4, cost="0.0500"),
+    ]
+    assert [str(r.cost_inr) for r in rows] == ["0.3001", "0.0500", "0.0500", "0.0500", "0.0500"]
+    assert list(empty) == []
+
+
+async def test_an_ai_job_must_be_new_name_a_known_advisor_and_cost_nothing_negative(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    kept = make_job(advisor.id)
+    await add_jobs_committed(uow_factory, kept)
+    innocent = make_job(advisor.id)
+    cases = [
+        (attrs.evolve(kept, latency_ms=1), "pk_ai_jobs"),
+        (make_job(advisor.id, cost_inr=Decimal("-0.0001")), "ck_ai_jobs_cost_inr_non_negative"),
+        (make_job(new_id()), None),  # SQLite does not name the foreign key
+    ]
+    for bad, constraint in cases:
+        with pytest.raises(ConflictError) as err:
+            await add_jobs_committed(uow_factory, innocent, bad)
+        assert err.value.entity == "ai_jobs"
+        if constraint is not None:
+            assert err.value.key == constraint
+    async with uow_factory() as uow:
+        assert list(await uow.ai_jobs.for_advisor(advisor.id)) == [kept]
+
+
+def make_answer(key: str = "a" * 64, **changes: Any) -> CachedAnswer:
+    created = DAY_START + dt.timedelta(hours=9)
+    fields: dict[str, Any] = {
+        "key": key,
+        "stage": AiStage.GENERATION,
+        "model": MODEL,
+        "prompt_version": "generate-v1",
+        "document": {
+            "topic": "SIP क्या है?",
+            "variants": {"hi": {"title": "SIP", "body": "हर महीने", "cta": "", "disclaimer": ""}},
+            "usage": [1200, 800],
+            "risk_score": None,
+            "escalate": False,
+            "score": 0.25,
+        },
+        "created_at": created,
+        "expires_at": created + dt.timedelta(days=14),
+    }
+    fields.update(changes)
+    return CachedAnswer(**fields)
+
+
+async def put_committed(uow_factory: UowFactory, *answers: CachedAnswer) -> None:
+    async with uow_factory() as uow:
+        for answer in answers:
+            await uow.ai_cache.put(answer)
+        await uow.commit()
+
+
+async def test_a_cached_answer_round_trips_until_it_expires(uow_factory: UowFactory) -> None:
+    answer = make_answer()
+    await put_committed(uow_factory, answer)
+    async with uow_factory() as uow:
+        at_creation = await uow.ai_cache.get(answer.key, answer.created_at)
+        last_moment = await uow.ai_cache.get(answer.key, answer.expires_at - TICK)
+        at_expiry = await uow.ai_cache.get(answer.key, answer.expires_at)
+        later = await uow.ai_cache.get(answer.key, answer.expires_at + dt.timedelta(days=1))
+        missing = await uow.ai_cache.get("b" * 64, answer.created_at)
+    assert at_creation == answer
+    assert last_moment == answer
+    assert at_creation is not None
+    assert at_creation.document["usage"] == [1200, 800]
+    assert at_creation.stage is AiStage.GENERATION
+    assert (at_expiry, later, missing) == (None, None, None)
+
+
+async def test_putting_under_a_known_key_replaces_the_answer(uow_factory: UowFactory) -> None:
+    first = make_answer()
+    await put_committed(uow_factory, first)
+    second = make_answer(
+        stage=AiStage.COMPLIANCE_CHECK,
+        model="gpt-4o",
+        prompt_version="review-v2",
+        document={"reviewer": "openai", "findings": []},
+        created_at=first.created_at + dt.timedelta(days=1),
+        expires_at=first.expires_at + dt.timedelta(days=1),
+    )
+    await put_committed(uow_factory, second)
+    async with uow_factory() as uow:
+        assert await uow.ai_cache.get(first.key, first.expires_at) == second
+        # Twice in one unit of work: the last one stands.
+        third = attrs.evolve(second, document={"reviewer": "again", "findings": [1]})
+        await uow.ai_cache.put(third)
+        await uow.ai_cache.put(attrs.evolve(third, key="c" * 64))
+        assert await uow.ai_cache.get(first.key, first.created_at) == third
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.ai_cache.get(first.key, first.created_at) == third
+        assert await uow.ai_cache.purge(second.expires_at) == 2  # one row per key
+
+
+async def test_purge_deletes_the_answers_expired_at_now_and_counts_them(
+    uow_factory: UowFactory,
+) -> None:
+    now = DAY_START + dt.timedelta(days=20)
+    expired_long_ago = make_answer("1" * 64, expires_at=now - dt.timedelta(days=5))
+    expiring_now = make_answer("2" * 64, expires_at=now)
+    fresh = make_answer("3" * 64, expires_at=now + TICK)
+    await put_committed(uow_factory, expired_long_ago, expiring_now, fresh)
+    # Purged but not committed: nothing is deleted.
+    async with uow_factory() as uow:
+        assert await uow.ai_cache.purge(now) == 2
+        assert await uow.ai_cache.get(expired_long_ago.key, DAY_START) is None
+    async with uow_factory() as uow:
+        assert await uow.ai_cache.get(expired_long_ago.key, DAY_START) == expired_long_ago
+        assert await uow.ai_cache.purge(now) == 2
+        assert await uow.ai_cache.purge(now) == 0
+        # A key purged and put again in the same unit of work is kept.
+        await uow.ai_cache.put(attrs.evolve(expiring_now, expires_at=now + dt.timedelta(days=1)))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.ai_cache.get(fresh.key, now) == fresh
+        assert await uow.ai_cache.get(expiring_now.key, now) is not None
+        assert await uow.ai_cache.get(expired_long_ago.key, DAY_START) is None
+        assert await uow.ai_cache.purge(now + dt.timedelta(days=1)) == 2
+
+
+async def test_ai_jobs_and_answers_are_kept_only_on_commit(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    job, answer = make_job(advisor.id), make_answer()
+    async with uow_factory() as uow:
+        await uow.ai_jobs.add(job)
+        await uow.ai_cache.put(answer)
+        # A unit of work reads its own writes...
+        assert await uow.ai_jobs.count_for(advisor.id, job.stage, DAY_START, DAY_END) == 1
+        assert await uow.ai_jobs.spend(DAY_START, DAY_END) == job.cost_inr
+        assert await uow.ai_cache.get(answer.key, answer.created_at) == answer
+    # ...which are gone once it ends without a commit,
+    async with uow_factory() as uow:
+        assert await uow.ai_jobs.count_for(advisor.id, job.stage, DAY_START, DAY_END) == 0
+        assert await uow.ai_jobs.spend(DAY_START, DAY_END) == 0
+        assert list(await uow.ai_jobs.usage(DAY_START, DAY_END)) == []
+        assert await uow.ai_cache.get(answer.key, answer.created_at) is None
+        # ...or after an explicit rollback, and a conflict discards the rest of the work.
+        await uow.ai_jobs.add(job)
+        await uow.ai_cache.put(answer)
+        await uow.rollback()
+        await uow.ai_cache.put(answer)
+        with pytest.raises(ConflictError):
+            await uow.ai_jobs.add(make_job(new_id()))
+        await uow.rollback()
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert list(await uow.ai_jobs.for_advisor(advisor.id)) == []
+        assert await uow.ai_cache.get(answer.key, answer.created_at) is None
+        assert await uow.ai_cache.purge(answer.expires_at) == 0
+
+
+async def test_every_stage_and_outcome_round_trips(uow_factory: UowFactory) -> None:
+    advisor = make_advisor(1)
+    await add_committed(uow_factory, advisor)
+    jobs = [
+        make_job(
+            advisor.id,
+            stage=stage,
+            outcome=outcome,
+            created_at=DAY_START + dt.timedelta(minutes=n),
+        )
+        for n, (stage, outcome) in enumerate((s, o) for s in AiStage for o in AiOutcome)
+    ]
+    await add_jobs_committed(uow_factory, *jobs)
+    async with uow_factory() as uow:
+        got = await uow.ai_jobs.for_advisor(advisor.id)
+    assert list(got) == jobs[::-1]

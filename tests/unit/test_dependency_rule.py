@@ -15,8 +15,10 @@ ALLOWED = {
     "domain": {"domain"},
     "ports": {"domain", "ports"},
     "services": {"domain", "ports", "services"},
-    "adapters": {"domain", "ports", "adapters"},
-    "testing": {"domain", "ports", "testing", "adapters", "services"},
+    "adapters": {"domain", "ports", "adapters", "prompts"},
+    "testing": {"domain", "ports", "testing", "adapters", "services", "prompts"},
+    # Versioned prompt texts (package data) and their loader: the standard library only.
+    "prompts": {"prompts"},
 }
 FORBIDDEN_LIBRARIES = {
     "domain": {

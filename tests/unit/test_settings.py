@@ -78,3 +78,43 @@ def test_an_unreadable_settings_file_is_a_configuration_error(tmp_path: Path) ->
     bad.write_text("database_url = ", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_settings({"PROJECTONE_CONFIG": str(bad)})
+
+
+def test_the_ai_is_offline_unless_openai_is_asked_for_with_a_key() -> None:
+    assert load_settings({}).ai == "offline"
+    settings = load_settings(
+        {
+            "PROJECTONE_AI": "openai",
+            "PROJECTONE_OPENAI_API_KEY": "sk-test",
+            "PROJECTONE_OPENAI_BASE_URL": "http://127.0.0.1:8080/v1",
+            "PROJECTONE_OPENAI_REVIEW_MODEL": "gpt-4.1-mini",
+            "PROJECTONE_AI_COSTS_MONTHLY_BUDGET_INR": "10000.50",
+            "PROJECTONE_AI_COSTS_GENERATIONS_PRO": "50",
+            "PROJECTONE_AI_COSTS_PRICES": "my-model=10/20, gpt-4.1=150/600",
+        }
+    )
+    assert settings.ai == "openai"
+    assert settings.openai.base_url == "http://127.0.0.1:8080/v1"
+    assert settings.openai.review_model == "gpt-4.1-mini"
+    assert settings.ai_costs.generations_pro == 50
+    assert settings.ai_costs.monthly_budget_inr == "10000.50"
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"PROJECTONE_AI": "openai"}, "PROJECTONE_OPENAI_API_KEY"),
+        ({"PROJECTONE_AI": "gpt"}, "PROJECTONE_AI"),
+        ({"PROJECTONE_AI_COSTS_PRICES": "gpt-4.1=cheap/600"}, "PROJECTONE_AI_COSTS_PRICES"),
+        ({"PROJECTONE_AI_COSTS_PRICES": "gpt-4.1=-1/600"}, "PROJECTONE_AI_COSTS_PRICES"),
+        (
+            {"PROJECTONE_AI_COSTS_MONTHLY_BUDGET_INR": "lots"},
+            "PROJECTONE_AI_COSTS_MONTHLY_BUDGET_INR",
+        ),
+        ({"PROJECTONE_OPENAI_TEMPERATURE": "3"}, "PROJECTONE_OPENAI_TEMPERATURE"),
+    ],
+)
+def test_a_bad_ai_setting_is_refused_naming_it(environ: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ)
+    assert caught.value.key == key

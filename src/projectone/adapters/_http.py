@@ -26,6 +26,7 @@ from projectone.domain.failure import Classification
 __all__ = [
     "EXCERPT_LENGTH",
     "JsonRefused",
+    "json_type",
     "load_strict_json",
     "post_json",
     "provider_target",
@@ -186,3 +187,19 @@ def quote(value: object) -> str:
 def _one_line(exc: BaseException, limit: int = 200) -> str:
     """``exc``'s message with its whitespace folded to single spaces, at most ``limit`` long."""
     return " ".join(str(exc).split())[:limit]
+
+
+def json_type(value: object, *, array: str = "an array") -> str:
+    """What kind of JSON value ``value`` is, for a reason (``"a string"``, ``"null"``, …);
+    ``array`` names a list the way the caller's messages do."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return array
+    return "an object"

@@ -31,7 +31,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from projectone.adapters._http import JsonRefused, load_strict_json, quote
+from projectone.adapters._http import JsonRefused, json_type, load_strict_json, quote
 from projectone.domain.delivery import DeliveryStatus
 from projectone.domain.errors import ValidationError
 
@@ -225,7 +225,11 @@ def parse_webhook(raw_body: bytes) -> WebhookBatch:
         return WebhookBatch(rejected=(Rejection(path="object", reason=reason),))
     entries = document.get("entry")
     if not isinstance(entries, list):
-        reason = "is missing" if entries is None else f"must be a list (got {_json_type(entries)})"
+        reason = (
+            "is missing"
+            if entries is None
+            else f"must be a list (got {json_type(entries, array='a list')})"
+        )
         return WebhookBatch(rejected=(Rejection(path="entry", reason=reason),))
     for e, entry in enumerate(entries):
         collector.guard(_read_entry, f"entry[{e}]", entry)
@@ -248,7 +252,8 @@ def _load(raw_body: bytes) -> dict[str, Any]:
         raise WebhookPayloadError(refused.reason, size=size) from None
     if not isinstance(document, dict):
         raise WebhookPayloadError(
-            f"must be a JSON object at the top level (got {_json_type(document)})", size=size
+            f"must be a JSON object at the top level (got {json_type(document, array='a list')})",
+            size=size,
         )
     return document
 
@@ -399,7 +404,7 @@ def _read_value_error(collector: _Collector, path: str, raw: object) -> None:
 
 def _object(path: str, value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _Bad(path, f"must be an object (got {_json_type(value)})")
+        raise _Bad(path, f"must be an object (got {json_type(value, array='a list')})")
     return value
 
 
@@ -412,7 +417,10 @@ def _optional(fields: Mapping[str, Any], name: str, path: str, kind: type[_T]) -
     if value is None:
         return None
     if not isinstance(value, kind):
-        raise _Bad(f"{path}.{name}", f"must be {_KIND_NAMES[kind]} (got {_json_type(value)})")
+        raise _Bad(
+            f"{path}.{name}",
+            f"must be {_KIND_NAMES[kind]} (got {json_type(value, array='a list')})",
+        )
     return value
 
 
@@ -439,17 +447,3 @@ def _timestamp(fields: Mapping[str, Any], path: str) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(text), tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
         raise _Bad(f"{path}.timestamp", f"is out of range (got {quote(text)})") from None
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"

@@ -92,6 +92,9 @@ class AiOutcome(enum.StrEnum):
     INVALID = "invalid"
     #: The model declined to answer.
     REFUSED = "refused"
+    #: The endpoint refused the request itself (a 4xx other than a rate limit: a bad key,
+    #: a model it does not serve, a parameter it does not support).
+    REJECTED = "rejected"
 
 
 def _topic(value: object) -> str:

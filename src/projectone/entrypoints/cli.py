@@ -59,6 +59,8 @@ from projectone.entrypoints._common import (
     today,
     with_container,
 )
+from projectone.entrypoints.cli_ai import add_commands as add_ai_commands
+from projectone.entrypoints.cli_ai import run_ai, run_generate
 from projectone.entrypoints.cli_demo import run_demo
 from projectone.entrypoints.cli_worker import add_commands as add_worker_commands
 from projectone.entrypoints.cli_worker import run_dispatch, run_worker
@@ -104,6 +106,7 @@ def _parser() -> Parser:
     db_option(plan)
 
     add_worker_commands(commands)
+    add_ai_commands(commands, Parser)
 
     report = commands.add_parser("report", help="reports")
     reports = report.add_subparsers(dest="report", required=True, parser_class=Parser)
@@ -546,6 +549,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "content": lambda: run_content(args, out),
         "audit": lambda: run_audit(args, out),
         "serve": lambda: _serve(args, err),
+        "generate": lambda: run_generate(args, out),
+        "ai": lambda: run_ai(args, out),
     }
     try:
         return asyncio.run(_run(handlers[args.command]))

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.ai import AdvisorProfile
 from projectone.domain.compliance.evaluate import Span, Subject
 from projectone.domain.compliance.fix import auto_fix
 from projectone.domain.compliance.rulebook import (
@@ -32,10 +33,11 @@ AI_RULE_PREFIX = "AI-"
 def subject_for(
     variant: ContentVariant,
     language: Language | str,
-    advisor: Advisor | None,
+    advisor: Advisor | AdvisorProfile | None,
     pack: ContentPack | None = None,
 ) -> Subject:
-    """The rule-language view of one variant of a pack, written by ``advisor``."""
+    """The rule-language view of one variant of a pack, written by ``advisor`` (or by the
+    advisor a generation request describes)."""
     return Subject.of(
         title=variant.title,
         body=variant.body,

@@ -11,15 +11,17 @@ alike, which keeps the two honest.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from types import TracebackType
 from typing import Self, TypeVar
 
 import attrs
 
 from projectone.domain.advisor import Advisor
-from projectone.domain.ai import AiFinding, ReviewResult
+from projectone.domain.ai import AiFinding, AiJob, AiStage, CachedAnswer, ReviewResult
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.delivery import STATE_FIELDS, Channel, Delivery, DeliveryStatus, Variant
@@ -35,6 +37,7 @@ from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
+from projectone.ports.ai import AiCache, AiJobRepository, AiUsageRow
 from projectone.ports.messaging import OutboundImage, OutboundTemplate, OutboundText, SendReceipt
 from projectone.ports.repositories import (
     AdvisorRepository,
@@ -53,6 +56,8 @@ __all__ = [
     "FakeWhatsAppSender",
     "FixedClock",
     "InMemoryAdvisorRepository",
+    "InMemoryAiCache",
+    "InMemoryAiJobRepository",
     "InMemoryAuditLog",
     "InMemoryContentRepository",
     "InMemoryDeliveryRepository",
@@ -77,6 +82,8 @@ _AUDIT = "audit_events"
 _INCIDENTS = "incidents"
 _LIBRARY = "fallback_library"
 _SELECTIONS = "fallback_selections"
+_AI_JOBS = "ai_jobs"
+_AI_CACHE = "ai_cache"
 
 
 @attrs.define
@@ -97,6 +104,9 @@ class InMemoryStore:
     selections: dict[uuid.UUID, SelectionRecord] = attrs.field(factory=dict)
     #: Inbound WhatsApp messages by the provider's message id.
     inbound: dict[str, InboundMessage] = attrs.field(factory=dict)
+    #: AI jobs by id, and cached AI answers by key.
+    ai_jobs: dict[uuid.UUID, AiJob] = attrs.field(factory=dict)
+    ai_cache: dict[str, CachedAnswer] = attrs.field(factory=dict)
 
 
 def _conflict(entity: str, constraint: str) -> ConflictError:
@@ -119,6 +129,11 @@ class InMemoryTransaction:
         self.library: dict[uuid.UUID, LibraryEntry] = {}
         self.selections: dict[uuid.UUID, SelectionRecord] = {}
         self.inbound: dict[str, InboundMessage] = {}
+        self.ai_jobs: dict[uuid.UUID, AiJob] = {}
+        # Cached answers written, and keys deleted, by this transaction (a key is in one or
+        # the other, whichever happened last).
+        self.ai_cache: dict[str, CachedAnswer] = {}
+        self.ai_cache_deleted: set[str] = set()
         # Ids this transaction inserted (not updated): a commit must find them still free.
         self._inserted: set[tuple[str, uuid.UUID]] = set()
         self.failed = False
@@ -148,6 +163,15 @@ class InMemoryTransaction:
 
     def all_inbound(self) -> dict[str, InboundMessage]:
         return {**self.store.inbound, **self.inbound}
+
+    def all_ai_jobs(self) -> dict[uuid.UUID, AiJob]:
+        return {**self.store.ai_jobs, **self.ai_jobs}
+
+    def all_ai_cache(self) -> dict[str, CachedAnswer]:
+        merged = {**self.store.ai_cache, **self.ai_cache}
+        for key in self.ai_cache_deleted:
+            merged.pop(key, None)
+        return merged
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -220,6 +244,21 @@ class InMemoryTransaction:
         self.selections[record.id] = record
         self._inserted.add((_SELECTIONS, record.id))
 
+    def insert_ai_job(self, job: AiJob) -> None:
+        self._guard(lambda: self._check_insert(_AI_JOBS, job.id, self.all_ai_jobs()))
+        self._guard(lambda: _check_ai_job(job, self.all_advisors()))
+        self.ai_jobs[job.id] = job
+        self._inserted.add((_AI_JOBS, job.id))
+
+    def put_cached(self, answer: CachedAnswer) -> None:
+        self.ai_cache_deleted.discard(answer.key)
+        self.ai_cache[answer.key] = answer
+
+    def delete_cached(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.ai_cache.pop(key, None)
+            self.ai_cache_deleted.add(key)
+
     def update_delivery(self, delivery: Delivery) -> None:
         if delivery.id not in self.all_deliveries():
             raise NotFoundError("delivery", delivery.id)
@@ -253,6 +292,9 @@ class InMemoryTransaction:
         self.library.clear()
         self.selections.clear()
         self.inbound.clear()
+        self.ai_jobs.clear()
+        self.ai_cache.clear()
+        self.ai_cache_deleted.clear()
         self._inserted.clear()
 
     def apply(self) -> None:
@@ -268,6 +310,11 @@ class InMemoryTransaction:
         # Like ON CONFLICT DO NOTHING: a message another unit of work recorded first stays.
         for key, message in self.inbound.items():
             self.store.inbound.setdefault(key, message)
+        self.store.ai_jobs.update(self.ai_jobs)
+        # Like the SQL statements, run in order: deletes, then upserts (last writer wins).
+        for key in self.ai_cache_deleted:
+            self.store.ai_cache.pop(key, None)
+        self.store.ai_cache.update(self.ai_cache)
         self.discard()
 
     def _check_all(self) -> None:
@@ -279,6 +326,7 @@ class InMemoryTransaction:
             _INCIDENTS: dict(self.store.incidents),
             _LIBRARY: dict(self.store.library),
             _SELECTIONS: dict(self.store.selections),
+            _AI_JOBS: dict(self.store.ai_jobs),
         }
         # The chain may have grown since this transaction read its head: like the unique
         # sequence column, refuse a fork.
@@ -302,6 +350,8 @@ class InMemoryTransaction:
         selections = self.all_selections()
         for record in self.selections.values():
             _check_selection(record, advisors, packs, selections)
+        for job in self.ai_jobs.values():
+            _check_ai_job(job, advisors)
 
 
 def _check_advisor(advisor: Advisor, existing: dict[uuid.UUID, Advisor]) -> None:
@@ -367,6 +417,15 @@ def _check_selection(
             record.date,
         ):
             raise _conflict(_SELECTIONS, "uq_fallback_selections_advisor_id_date")
+
+
+def _check_ai_job(job: AiJob, advisors: dict[uuid.UUID, Advisor]) -> None:
+    # The other CHECKs of ai_jobs (enums, token counts, latency, hash lengths) are enforced
+    # by AiJob's own validators; the cost is not.
+    if job.advisor_id is not None and job.advisor_id not in advisors:
+        raise _conflict(_AI_JOBS, "fk_ai_jobs_advisor_id_advisors")
+    if job.cost_inr < 0:
+        raise _conflict(_AI_JOBS, "ck_ai_jobs_cost_inr_non_negative")
 
 
 def _ordered(earlier: dt.datetime | None, later: dt.datetime | None) -> bool:
@@ -784,6 +843,109 @@ class InMemoryInboundMessageRepository:
         return sorted(found, key=lambda m: (m.sent_at, m.id.int))
 
 
+#: ``ai_jobs.cost_inr`` is ``Numeric(14, 4)``: costs are kept at four places, as stored.
+_COST_QUANTUM = Decimal("0.0001")
+
+
+def _cost(value: Decimal) -> Decimal:
+    return value.quantize(_COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def _in_window(at: dt.datetime, since: dt.datetime, until: dt.datetime) -> bool:
+    return since <= at < until
+
+
+class InMemoryAiJobRepository:
+    """An ``AiJobRepository`` over an :class:`InMemoryTransaction`, like ``SqlAiJobRepository``:
+    costs come back at four decimal places, usage rows in the same order."""
+
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add(self, job: AiJob) -> None:
+        self._tx.insert_ai_job(attrs.evolve(job, cost_inr=_cost(job.cost_inr)))
+
+    async def count_for(
+        self, advisor_id: uuid.UUID, stage: AiStage, since: dt.datetime, until: dt.datetime
+    ) -> int:
+        return sum(
+            j.advisor_id == advisor_id
+            and j.stage is stage
+            and not j.cache_hit
+            and _in_window(j.created_at, since, until)
+            for j in self._tx.all_ai_jobs().values()
+        )
+
+    async def spend(self, since: dt.datetime, until: dt.datetime) -> Decimal:
+        total = sum(
+            (j.cost_inr for j in self._in(since, until)),
+            start=Decimal(0),
+        )
+        return _cost(total)
+
+    async def usage(self, since: dt.datetime, until: dt.datetime) -> Sequence[AiUsageRow]:
+        groups: dict[tuple[uuid.UUID | None, str], list[AiJob]] = {}
+        for job in self._in(since, until):
+            groups.setdefault((job.advisor_id, job.model), []).append(job)
+        rows = [
+            AiUsageRow(
+                advisor_id=advisor_id,
+                model=model,
+                calls=sum(not j.cache_hit for j in jobs),
+                cache_hits=sum(j.cache_hit for j in jobs),
+                input_tokens=sum(j.usage.input_tokens for j in jobs),
+                output_tokens=sum(j.usage.output_tokens for j in jobs),
+                cost_inr=_cost(sum((j.cost_inr for j in jobs), start=Decimal(0))),
+            )
+            for (advisor_id, model), jobs in groups.items()
+        ]
+        rows.sort(key=_usage_order)
+        return rows
+
+    async def for_advisor(self, advisor_id: uuid.UUID, limit: int = 100) -> Sequence[AiJob]:
+        found = [j for j in self._tx.all_ai_jobs().values() if j.advisor_id == advisor_id]
+        found.sort(key=lambda j: (j.created_at, j.id.int), reverse=True)
+        return found[: max(limit, 0)]
+
+    def _in(self, since: dt.datetime, until: dt.datetime) -> list[AiJob]:
+        return [
+            j for j in self._tx.all_ai_jobs().values() if _in_window(j.created_at, since, until)
+        ]
+
+
+def _usage_order(row: AiUsageRow) -> tuple[Decimal, bool, int, str]:
+    # As in SQL: highest cost first, then by advisor (no advisor last), then by model.
+    advisor = -1 if row.advisor_id is None else row.advisor_id.int
+    return (-row.cost_inr, row.advisor_id is None, advisor, row.model)
+
+
+class InMemoryAiCache:
+    """An ``AiCache`` over an :class:`InMemoryTransaction`, like ``SqlAiCache``: documents are
+    stored as JSON (a copy comes back, tuples as lists), writes are staged until commit."""
+
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def get(self, key: str, now: dt.datetime) -> CachedAnswer | None:
+        answer = self._tx.all_ai_cache().get(key)
+        if answer is None or not answer.fresh(now):
+            return None
+        return attrs.evolve(answer, document=_json_copy(answer.document))
+
+    async def put(self, answer: CachedAnswer) -> None:
+        self._tx.put_cached(attrs.evolve(answer, document=_json_copy(answer.document)))
+
+    async def purge(self, now: dt.datetime) -> int:
+        expired = [k for k, a in self._tx.all_ai_cache().items() if not a.fresh(now)]
+        self._tx.delete_cached(expired)
+        return len(expired)
+
+
+def _json_copy(document: Mapping[str, object]) -> dict[str, object]:
+    copied: dict[str, object] = json.loads(json.dumps(dict(document), ensure_ascii=False))
+    return copied
+
+
 class InMemoryUnitOfWork:
     """A unit of work over an :class:`InMemoryStore`, with the SQL unit of work's semantics.
 
@@ -800,6 +962,8 @@ class InMemoryUnitOfWork:
     incidents: IncidentRepository
     fallbacks: FallbackRepository
     inbound: InboundMessageRepository
+    ai_jobs: AiJobRepository
+    ai_cache: AiCache
 
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store if store is not None else InMemoryStore()
@@ -817,6 +981,8 @@ class InMemoryUnitOfWork:
         self.incidents = InMemoryIncidentRepository(self._tx)
         self.fallbacks = InMemoryFallbackRepository(self._tx)
         self.inbound = InMemoryInboundMessageRepository(self._tx)
+        self.ai_jobs = InMemoryAiJobRepository(self._tx)
+        self.ai_cache = InMemoryAiCache(self._tx)
         return self
 
     async def __aexit__(

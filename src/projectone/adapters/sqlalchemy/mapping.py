@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
 
 from projectone.domain.advisor import Advisor
+from projectone.domain.ai import AiJob, CachedAnswer, TokenUsage
 from projectone.domain.audit import Actor, AuditEvent
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.delivery import Delivery
@@ -31,10 +33,17 @@ from projectone.domain.incident import Incident
 from projectone.domain.language import Language
 
 __all__ = [
+    "COST_QUANTUM",
     "advisor_from_row",
     "advisor_to_row",
+    "ai_job_from_row",
+    "ai_job_to_row",
     "audit_event_from_row",
     "audit_event_to_row",
+    "cached_answer_from_row",
+    "cached_answer_to_row",
+    "cost_from_db",
+    "cost_to_db",
     "delivery_from_row",
     "delivery_to_row",
     "from_db_time",
@@ -418,4 +427,86 @@ def inbound_from_row(row: Mapping[Any, Any]) -> InboundMessage:
         body=row["body"],
         sent_at=from_db_time(row["sent_at"]),
         received_at=from_db_time(row["received_at"]),
+    )
+
+
+#: ``ai_jobs.cost_inr`` is ``Numeric(14, 4)``: rupees to a hundredth of a paisa.
+COST_QUANTUM = Decimal("0.0001")
+
+
+def cost_to_db(value: Decimal) -> Decimal:
+    """``value`` at the column's scale, rounded half up as PostgreSQL's ``numeric`` rounds, so
+    every backend stores (and the fakes keep) the same amount."""
+    return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def cost_from_db(value: Decimal | float | int | str | None) -> Decimal:
+    """A stored cost, or a sum of them, as a ``Decimal`` with exactly four places (``None``,
+    an empty sum, is zero). PostgreSQL hands back ``Decimal``; SQLite's REAL reaches here
+    already turned into a ``Decimal`` by SQLAlchemy, at the column's scale."""
+    if value is None:
+        return Decimal(0).quantize(COST_QUANTUM)
+    return Decimal(value).quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def ai_job_to_row(job: AiJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "advisor_id": job.advisor_id,
+        "stage": job.stage.value,
+        "model": job.model,
+        "prompt_version": job.prompt_version,
+        "input_hash": job.input_hash,
+        "output_hash": job.output_hash,
+        "input_tokens": job.usage.input_tokens,
+        "output_tokens": job.usage.output_tokens,
+        "latency_ms": job.latency_ms,
+        "cost_inr": cost_to_db(job.cost_inr),
+        "cache_hit": job.cache_hit,
+        "outcome": job.outcome.value,
+        "error": job.error,
+        "created_at": to_db_time(job.created_at),
+    }
+
+
+def ai_job_from_row(row: Mapping[Any, Any]) -> AiJob:
+    return AiJob(
+        id=row["id"],
+        advisor_id=row["advisor_id"],
+        stage=row["stage"],
+        model=row["model"],
+        prompt_version=row["prompt_version"],
+        input_hash=row["input_hash"],
+        output_hash=row["output_hash"],
+        usage=TokenUsage(int(row["input_tokens"]), int(row["output_tokens"])),
+        latency_ms=int(row["latency_ms"]),
+        cost_inr=cost_from_db(row["cost_inr"]),
+        cache_hit=bool(row["cache_hit"]),
+        outcome=row["outcome"],
+        error=row["error"],
+        created_at=from_db_time(row["created_at"]),
+    )
+
+
+def cached_answer_to_row(answer: CachedAnswer) -> dict[str, Any]:
+    return {
+        "key": answer.key,
+        "stage": answer.stage.value,
+        "model": answer.model,
+        "prompt_version": answer.prompt_version,
+        "document": dict(answer.document),
+        "created_at": to_db_time(answer.created_at),
+        "expires_at": to_db_time(answer.expires_at),
+    }
+
+
+def cached_answer_from_row(row: Mapping[Any, Any]) -> CachedAnswer:
+    return CachedAnswer(
+        key=row["key"],
+        stage=row["stage"],
+        model=row["model"],
+        prompt_version=row["prompt_version"],
+        document=row["document"],
+        created_at=from_db_time(row["created_at"]),
+        expires_at=from_db_time(row["expires_at"]),
     )

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ from projectone.adapters.sqlalchemy import mapping
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
 from projectone.adapters.sqlalchemy.tables import (
     advisors,
+    ai_cache,
+    ai_jobs,
     audit_events,
     content_packs,
     deliveries,
@@ -32,6 +35,7 @@ from projectone.adapters.sqlalchemy.tables import (
     incidents,
 )
 from projectone.domain.advisor import Advisor, AdvisorStatus
+from projectone.domain.ai import AiJob, AiStage, CachedAnswer
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
@@ -39,10 +43,13 @@ from projectone.domain.errors import NotFoundError
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
+from projectone.ports.ai import AiUsageRow
 
 __all__ = [
     "CONFLICT_MARK",
     "SqlAdvisorRepository",
+    "SqlAiCache",
+    "SqlAiJobRepository",
     "SqlAuditLog",
     "SqlContentRepository",
     "SqlDeliveryRepository",
@@ -761,3 +768,157 @@ class SqlInboundMessageRepository:
         )
         result = await self._conn.execute(query)
         return [mapping.inbound_from_row(row) for row in result.mappings()]
+
+
+# ``cost_inr`` in whole ten-thousandths of a rupee (its scale is 4).
+_COST_UNITS = 10_000
+
+
+def _cost_sum(conn: AsyncConnection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """``SUM(column)`` for ``ai_jobs.cost_inr``, exact on both backends.
+
+    PostgreSQL sums ``numeric`` exactly. SQLite has no decimal type: the column holds REAL,
+    and a SUM of REALs gathers binary rounding error (enough, over a month of calls, to change
+    the fourth decimal). Each stored value is exact at four places (14 digits fit a double),
+    so there every value is turned into a whole number of ten-thousandths and those integers
+    are summed, which SQLite does exactly (:func:`_cost_total` scales back).
+    """
+    if conn.dialect.name == "sqlite":
+        units = sa.func.round(column * sa.literal_column(str(_COST_UNITS)))
+        return sa.func.sum(sa.cast(units, sa.Integer()))
+    return sa.func.sum(column)
+
+
+def _cost_total(conn: AsyncConnection, value: Any) -> Decimal:
+    """A value of :func:`_cost_sum` as rupees (four places; ``None``, no rows, is zero)."""
+    if value is not None and conn.dialect.name == "sqlite":
+        value = Decimal(int(value)).scaleb(-4)
+    return mapping.cost_from_db(value)
+
+
+class SqlAiJobRepository:
+    """The record of AI requests (``ai_jobs``): quota counts, spend and usage reports."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, job: AiJob) -> None:
+        row = mapping.ai_job_to_row(job)
+        await _write(self._conn, ai_jobs.insert().values(**row), ai_jobs.name)
+
+    async def count_for(
+        self, advisor_id: uuid.UUID, stage: AiStage, since: dt.datetime, until: dt.datetime
+    ) -> int:
+        c = ai_jobs.c
+        query = sa.select(sa.func.count()).where(
+            c.advisor_id == advisor_id,
+            c.stage == stage.value,
+            c.cache_hit.is_(False),
+            c.created_at >= mapping.to_db_time(since),
+            c.created_at < mapping.to_db_time(until),
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    def _window(self, since: dt.datetime, until: dt.datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            ai_jobs.c.created_at >= mapping.to_db_time(since),
+            ai_jobs.c.created_at < mapping.to_db_time(until),
+        )
+
+    async def spend(self, since: dt.datetime, until: dt.datetime) -> Decimal:
+        query = sa.select(_cost_sum(self._conn, ai_jobs.c.cost_inr)).where(
+            self._window(since, until)
+        )
+        return _cost_total(self._conn, (await self._conn.execute(query)).scalar_one())
+
+    async def usage(self, since: dt.datetime, until: dt.datetime) -> Sequence[AiUsageRow]:
+        c = ai_jobs.c
+        query = (
+            sa.select(
+                c.advisor_id,
+                c.model,
+                sa.func.sum(sa.case((c.cache_hit, 0), else_=1)),
+                sa.func.sum(sa.case((c.cache_hit, 1), else_=0)),
+                sa.func.sum(c.input_tokens),
+                sa.func.sum(c.output_tokens),
+                _cost_sum(self._conn, c.cost_inr),
+            )
+            .where(self._window(since, until))
+            .group_by(c.advisor_id, c.model)
+        )
+        rows = [
+            AiUsageRow(
+                advisor_id=advisor_id,
+                model=model,
+                calls=int(calls),
+                cache_hits=int(hits),
+                input_tokens=int(input_tokens),
+                output_tokens=int(output_tokens),
+                cost_inr=_cost_total(self._conn, cost),
+            )
+            for advisor_id, model, calls, hits, input_tokens, output_tokens, cost in (
+                await self._conn.execute(query)
+            )
+        ]
+        # Sorted here rather than in SQL: the order of model names would otherwise follow
+        # the database's collation, which differs between servers (and from the fakes).
+        rows.sort(key=_usage_order)
+        return rows
+
+    async def for_advisor(self, advisor_id: uuid.UUID, limit: int = 100) -> Sequence[AiJob]:
+        if limit <= 0:
+            return []
+        query = (
+            ai_jobs.select()
+            .where(ai_jobs.c.advisor_id == advisor_id)
+            .order_by(ai_jobs.c.created_at.desc(), ai_jobs.c.id.desc())
+            .limit(limit)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.ai_job_from_row(row) for row in result.mappings()]
+
+
+def _usage_order(row: AiUsageRow) -> tuple[Decimal, bool, int, str]:
+    """How usage rows are listed: highest cost first, then by advisor (no advisor last), then
+    by model (code point order)."""
+    advisor = -1 if row.advisor_id is None else row.advisor_id.int
+    return (-row.cost_inr, row.advisor_id is None, advisor, row.model)
+
+
+class SqlAiCache:
+    """Model answers kept for identical requests (``ai_cache``), keyed by fingerprint."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, key: str, now: dt.datetime) -> CachedAnswer | None:
+        query = ai_cache.select().where(
+            ai_cache.c.key == key, ai_cache.c.expires_at > mapping.to_db_time(now)
+        )
+        row = (await self._conn.execute(query)).mappings().one_or_none()
+        return None if row is None else mapping.cached_answer_from_row(row)
+
+    async def put(self, answer: CachedAnswer) -> None:
+        row = mapping.cached_answer_to_row(answer)
+        # One statement either way: two requests answering the same key at once both succeed,
+        # the later write winning, instead of one failing on the primary key.
+        insert = (
+            postgresql.insert(ai_cache)
+            if self._conn.dialect.name == "postgresql"
+            else sqlite.insert(ai_cache)
+        ).values(**row)
+        statement = insert.on_conflict_do_update(
+            index_elements=[ai_cache.c.key],
+            set_={name: insert.excluded[name] for name in row if name != "key"},
+        )
+        await _write(self._conn, statement, ai_cache.name)
+
+    async def purge(self, now: dt.datetime) -> int:
+        statement = (
+            ai_cache.delete()
+            .where(ai_cache.c.expires_at <= mapping.to_db_time(now))
+            .returning(ai_cache.c.key)
+        )
+        result = await _execute(self._conn, statement, ai_cache.name)
+        # RETURNING names the rows deleted: no reliance on the driver's row count.
+        return len(result.all())

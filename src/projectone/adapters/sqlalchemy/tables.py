@@ -1,5 +1,5 @@
 """The relational schema: SQLAlchemy Core tables for advisors, content packs, deliveries, the
-audit trail and compliance incidents.
+audit trail, compliance incidents, and the AI studio's jobs and response cache.
 
 The migrations in ``migrations/versions`` are the schema of record; this module describes the
 same schema for queries and is checked against them by a test (autogenerate finds no
@@ -15,6 +15,7 @@ import enum
 import sqlalchemy as sa
 
 from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier
+from projectone.domain.ai import AiOutcome, AiStage
 from projectone.domain.audit import ActorType, Role
 from projectone.domain.content import ContentStatus, ContentType
 from projectone.domain.delivery import Channel, DeliveryStatus, Variant
@@ -24,6 +25,8 @@ from projectone.domain.language import Language
 
 __all__ = [
     "ADVISORS",
+    "AI_CACHE",
+    "AI_JOBS",
     "AUDIT_EVENTS",
     "CONTENT_PACKS",
     "DELIVERIES",
@@ -33,6 +36,8 @@ __all__ = [
     "INCIDENTS",
     "NAMING_CONVENTION",
     "advisors",
+    "ai_cache",
+    "ai_jobs",
     "audit_events",
     "content_packs",
     "deliveries",
@@ -64,6 +69,8 @@ INCIDENTS = "incidents"
 FALLBACK_LIBRARY = "fallback_library"
 FALLBACK_SELECTIONS = "fallback_selections"
 INBOUND_MESSAGES = "inbound_messages"
+AI_JOBS = "ai_jobs"
+AI_CACHE = "ai_cache"
 
 _DIGITS = "'0123456789'"
 
@@ -380,4 +387,58 @@ incidents = sa.Table(
     sa.Index(None, "status"),
     sa.Index(None, "pack_id"),
     sa.Index(None, "advisor_id"),
+)
+
+ai_jobs = sa.Table(
+    AI_JOBS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    # NULL for requests made for no advisor (an admin trying the studio, a library pack).
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=True),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("prompt_version", sa.String(64), nullable=False),
+    # What went in and came out, as SHA-256 digests: the text itself is not kept.
+    sa.Column("input_hash", sa.String(64), nullable=False),
+    sa.Column("output_hash", sa.String(64), nullable=True),
+    sa.Column("input_tokens", sa.Integer(), nullable=False),
+    sa.Column("output_tokens", sa.Integer(), nullable=False),
+    sa.Column("latency_ms", sa.Integer(), nullable=False),
+    # INR to a hundredth of a paisa. SQLite keeps it as REAL (exact per value at this size);
+    # sums are taken over whole ten-thousandths there (repositories.py) to stay exact.
+    sa.Column("cost_inr", sa.Numeric(14, 4), nullable=False),
+    sa.Column("cache_hit", sa.Boolean(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(enum_check("stage", AiStage), name="stage"),
+    sa.CheckConstraint(enum_check("outcome", AiOutcome), name="outcome"),
+    sa.CheckConstraint("input_tokens >= 0", name="input_tokens_non_negative"),
+    sa.CheckConstraint("output_tokens >= 0", name="output_tokens_non_negative"),
+    sa.CheckConstraint("latency_ms >= 0", name="latency_ms_non_negative"),
+    sa.CheckConstraint("cost_inr >= 0", name="cost_inr_non_negative"),
+    sa.CheckConstraint("length(input_hash) = 64", name="input_hash_length"),
+    sa.CheckConstraint(
+        "output_hash IS NULL OR length(output_hash) = 64", name="output_hash_length"
+    ),
+    # AiJobRepository.count_for: an advisor's calls of one stage today (the daily quota).
+    sa.Index(None, "advisor_id", "stage", "created_at"),
+    # AiJobRepository.spend/usage: a month's jobs.
+    sa.Index(None, "created_at"),
+)
+
+ai_cache = sa.Table(
+    AI_CACHE,
+    metadata,
+    # fingerprint(): SHA-256 of the stage, model, prompt version and inputs.
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("prompt_version", sa.String(64), nullable=False),
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(enum_check("stage", AiStage), name="stage"),
+    # AiCache.purge: expired answers.
+    sa.Index(None, "expires_at"),
 )

@@ -12,6 +12,8 @@ from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
 from projectone.adapters.sqlalchemy.repositories import (
     CONFLICT_MARK,
     SqlAdvisorRepository,
+    SqlAiCache,
+    SqlAiJobRepository,
     SqlAuditLog,
     SqlContentRepository,
     SqlDeliveryRepository,
@@ -20,6 +22,7 @@ from projectone.adapters.sqlalchemy.repositories import (
     SqlIncidentRepository,
 )
 from projectone.domain.errors import InvalidTransitionError
+from projectone.ports.ai import AiCache, AiJobRepository
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -53,6 +56,8 @@ class SqlAlchemyUnitOfWork:
     incidents: IncidentRepository
     fallbacks: FallbackRepository
     inbound: InboundMessageRepository
+    ai_jobs: AiJobRepository
+    ai_cache: AiCache
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -77,6 +82,8 @@ class SqlAlchemyUnitOfWork:
         self.incidents = SqlIncidentRepository(conn)
         self.fallbacks = SqlFallbackRepository(conn)
         self.inbound = SqlInboundMessageRepository(conn)
+        self.ai_jobs = SqlAiJobRepository(conn)
+        self.ai_cache = SqlAiCache(conn)
         return self
 
     async def __aexit__(
