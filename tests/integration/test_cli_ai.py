@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import attrs
@@ -174,3 +175,33 @@ async def test_the_cli_drafts_with_the_openai_sdk_through_a_rate_limit(
         assert code == 69
         assert "openai at 127.0.0.1" in err
         assert "sk-loopback" not in err
+
+
+async def test_topic_suggestions_name_their_reasons(db: dict[str, str]) -> None:
+    advisor = await _register_advisor(db["PROJECTONE_DATABASE_URL"])
+    code, out, err = await run_async(
+        "ai",
+        "suggest",
+        "--advisor",
+        advisor,
+        "--date",
+        "2026-11-05",
+        "--interest",
+        "retirement_planning",
+        "--limit",
+        "3",
+        "--json",
+        env=db,
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["date"] == "2026-11-05"
+    families = [s["family"] for s in doc["suggestions"]]
+    assert len(families) == 3
+    # Diwali falls on 8 November 2026.
+    assert "festival_greeting" in families
+    festival = next(s for s in doc["suggestions"] if s["family"] == "festival_greeting")
+    assert any("Diwali" in reason for reason in festival["reasons"])
+    unknown = run("ai", "suggest", "--advisor", str(uuid.uuid4()), env=db)
+    assert unknown.returncode == 1
+    assert "not found" in unknown.stderr

@@ -697,6 +697,43 @@ async def test_update_many_writes_every_state_field_and_never_the_plan(
     assert list(got.values()) == [leased, sent, failed]
 
 
+async def test_topics_for_lists_an_advisors_posts_by_day_newest_first(
+    uow_factory: UowFactory,
+) -> None:
+    me, other = make_advisor(760), make_advisor(761)
+    # Created 00:30 on 10 March in India, which is still 9 March in UTC.
+    just_after_midnight = dt.datetime(2025, 3, 10, 0, 30, tzinfo=IST)
+    packs = [
+        make_pack(me.id, topic="tax saving", scheduled_date=dt.date(2025, 3, 12)),
+        make_pack(me.id, topic="diwali wishes", scheduled_date=dt.date(2025, 2, 1)),
+        make_pack(me.id, topic="budget day", status=ContentStatus.REJECTED, scheduled_date=DAY),
+        make_pack(
+            me.id,
+            topic="goal planning",
+            status=ContentStatus.DRAFT,
+            scheduled_date=None,
+            created_at=just_after_midnight,
+        ),
+        make_pack(
+            me.id,
+            topic="emergency fund",
+            status=ContentStatus.DRAFT,
+            scheduled_date=None,
+            created_at=dt.datetime(2025, 3, 9, 23, 0, tzinfo=IST),
+        ),
+        make_pack(other.id, topic="sip basics", scheduled_date=DAY),
+    ]
+    await add_committed(uow_factory, me, other, *packs)
+    async with uow_factory() as uow:
+        found = await uow.content.topics_for(me.id, dt.date(2025, 3, 10), dt.date(2025, 3, 14))
+        nothing = await uow.content.topics_for(other.id, dt.date(2025, 1, 1), dt.date(2025, 1, 2))
+    assert list(found) == [
+        ("tax saving", dt.date(2025, 3, 12)),
+        ("goal planning", dt.date(2025, 3, 10)),
+    ]
+    assert list(nothing) == []
+
+
 async def test_a_batch_with_one_bad_item_writes_none_of_it(uow_factory: UowFactory) -> None:
     people = [make_advisor(800 + n) for n in range(3)]
     clash = attrs.evolve(make_advisor(899), email=people[0].email)

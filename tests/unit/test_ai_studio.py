@@ -24,7 +24,7 @@ from projectone.domain.ai import (
 )
 from projectone.domain.compliance.evaluate import Subject
 from projectone.domain.compliance.rulebook import Severity
-from projectone.domain.content import ContentVariant
+from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.errors import (
     AiOutputError,
     BudgetExceededError,
@@ -36,9 +36,11 @@ from projectone.domain.errors import (
 )
 from projectone.domain.language import Language
 from projectone.domain.timezone import IST
+from projectone.domain.topics import TopicFamily
 from projectone.services.ai_studio import AiPolicy, AiStudio
 from projectone.services.compliance import ComplianceService, subject_for
 from projectone.testing.ai_fakes import FakeContentGenerator, FakeModelReviewer
+from projectone.testing.builders import reviewed
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory, ManualClock, SequentialIds
 
 # 10:00 in India on 23 November 2026.
@@ -291,3 +293,38 @@ async def test_a_reviewer_out_of_quota_leaves_the_rules_to_decide_and_says_so() 
     assert result.ai_review == "unavailable"
     assert result.verdict.value == "block"
     assert model.calls == 0
+
+
+# -- topic suggestions ---------------------------------------------------------------------------
+
+
+async def test_suggestions_follow_the_season_and_avoid_what_the_advisor_just_posted() -> None:
+    s = await Studio().ready()
+    day = dt.date(2027, 1, 12)  # tax season
+    fresh = {t.family: t for t in await s.studio.suggest_topics(advisor(), day, limit=20)}
+    assert any("tax season" in reason for reason in fresh[TopicFamily.TAX_SAVING].reasons)
+    pack = reviewed(
+        ContentPack(
+            id=uuid.UUID(int=99),
+            advisor_id=advisor().id,
+            topic="Save tax under 80C",
+            variants={Language.EN: ContentVariant(title="80C", body="Tax saving options.")},
+            status=ContentStatus.APPROVED,
+            scheduled_date=day - dt.timedelta(days=3),
+            created_at=T0,
+        )
+    )
+    async with s.uow() as uow:
+        await uow.content.add(pack)
+        await uow.commit()
+    after = {t.family: t for t in await s.studio.suggest_topics(advisor(), day, limit=20)}
+    assert after[TopicFamily.TAX_SAVING].score < fresh[TopicFamily.TAX_SAVING].score
+    assert "you wrote about this 3 days ago" in after[TopicFamily.TAX_SAVING].reasons
+    liked = await s.studio.suggest_topics(
+        advisor(), day, interests=["retirement_planning"], limit=20
+    )
+    by_family = {t.family: t for t in liked}
+    assert (
+        by_family[TopicFamily.RETIREMENT_PLANNING].score
+        > after[TopicFamily.RETIREMENT_PLANNING].score
+    )

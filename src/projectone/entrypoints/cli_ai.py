@@ -1,10 +1,10 @@
-"""``projectone generate`` and ``projectone ai usage``: the AI content studio from the command line.
+"""``projectone generate`` and ``projectone ai usage|suggest``: the AI studio from the command line.
 
 ``generate`` drafts a post (offline templates by default, the configured model with
 ``PROJECTONE_AI=openai``) and prints it with its compliance result; with ``--advisor`` it
 drafts for a registered advisor, under that advisor's daily quota, and the AI reviewer (when
 configured) gives its opinion too. ``ai usage`` prints a month's spend by advisor and model
-against the budget.
+against the budget; ``ai suggest`` ranks topic families for an advisor on a date, with reasons.
 """
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ from rich.table import Table
 from projectone.container import Container, resolve
 from projectone.domain.advisor import AdvisorType
 from projectone.domain.ai import AdvisorProfile, GenerationRequest, Tone
-from projectone.entrypoints._common import db_option, emit, settings_of, with_container
+from projectone.domain.topics import TopicFamily
+from projectone.entrypoints._common import (
+    count,
+    date,
+    db_option,
+    emit,
+    settings_of,
+    today,
+    with_container,
+)
 from projectone.services.ai_studio import StudioDraft, UsageReport
 
 __all__ = ["add_commands", "run_ai", "run_generate"]
@@ -89,6 +98,22 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     usage.add_argument("--json", action="store_true", help="print one JSON object")
     db_option(usage)
 
+    suggest = ai_commands.add_parser(
+        "suggest", help="topics worth a post for an advisor on a date, with reasons"
+    )
+    suggest.add_argument("--advisor", type=_advisor_id, metavar="ID", required=True)
+    suggest.add_argument("--date", type=date, metavar="YYYY-MM-DD", help="default: today")
+    suggest.add_argument(
+        "--interest",
+        action="append",
+        choices=[f.value for f in TopicFamily],
+        metavar="FAMILY",
+        help="a topic family the advisor likes; repeat for several",
+    )
+    suggest.add_argument("--limit", type=count, default=5, metavar="N", help="default: 5")
+    suggest.add_argument("--json", action="store_true", help="print one JSON object")
+    db_option(suggest)
+
 
 async def run_generate(args: argparse.Namespace, out: Console) -> int:
     async def work(container: Container) -> int:
@@ -135,6 +160,9 @@ def _draft_text(result: StudioDraft) -> str:
 
 
 async def run_ai(args: argparse.Namespace, out: Console) -> int:
+    if args.ai_command == "suggest":
+        return await _suggest(args, out)
+
     async def work(container: Container) -> int:
         studio = await resolve(container.studio)
         month = args.month or dt.datetime.now(dt.UTC).date()
@@ -143,6 +171,27 @@ async def run_ai(args: argparse.Namespace, out: Console) -> int:
             emit(out, True, report.as_dict(), "")
         else:
             out.print(_usage_table(report))
+        return 0
+
+    return await with_container(settings_of(args), work)
+
+
+async def _suggest(args: argparse.Namespace, out: Console) -> int:
+    async def work(container: Container) -> int:
+        studio = await resolve(container.studio)
+        uow_factory = await resolve(container.uow_factory)
+        async with uow_factory() as uow:
+            advisor = await uow.advisors.get(args.advisor)
+        day = args.date or today()
+        found = await studio.suggest_topics(
+            advisor, day, interests=args.interest or (), limit=args.limit
+        )
+        doc = {"date": day.isoformat(), "suggestions": [t.as_dict() for t in found]}
+        text = "\n".join(
+            f"{n}. {t.family.value} ({t.score}): {'; '.join(t.reasons) or 'all year'}"
+            for n, t in enumerate(found, 1)
+        )
+        emit(out, args.json, doc, text)
         return 0
 
     return await with_container(settings_of(args), work)

@@ -98,6 +98,15 @@ class ContentRepository(Protocol):
         """Up to ``limit`` packs in ``status`` (of one advisor when given), oldest first."""
         ...
 
+    async def topics_for(
+        self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
+    ) -> Sequence[tuple[str, dt.date]]:
+        """(topic, day) of the advisor's packs whose day falls in ``[since, until]``, newest
+        first: the scheduled date, else the day it was created (in India). Rejected and
+        archived packs are left out: they were never posts. For topic suggestions, which
+        avoid repeating what the advisor posted or planned recently."""
+        ...
+
 
 class DeliveryRepository(Protocol):
     async def add(self, delivery: Delivery) -> None:

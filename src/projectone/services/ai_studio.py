@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -65,6 +65,13 @@ from projectone.domain.errors import (
 )
 from projectone.domain.language import Language
 from projectone.domain.timezone import IST
+from projectone.domain.topics import (
+    RECENT_WINDOW_DAYS,
+    TopicFamily,
+    TopicSuggestion,
+    classify_topic,
+    suggest_topics,
+)
 from projectone.ports.ai import AiUsageRow, ContentGenerator, ModelCall, ModelReviewer
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.unit_of_work import UnitOfWorkFactory
@@ -336,7 +343,8 @@ class GuardedReviewer:
 
 @attrs.define
 class AiStudio:
-    """Generate drafts (checked by compliance straight away) and report AI spend."""
+    """Generate drafts (checked by compliance straight away), suggest topics, report AI
+    spend."""
 
     uow_factory: UnitOfWorkFactory
     generator: ContentGenerator
@@ -379,6 +387,32 @@ class AiStudio:
         }
         result = await self.compliance.check_subjects(subjects, advisor)
         return StudioDraft(draft=draft, compliance=result, job=job)
+
+    async def suggest_topics(
+        self,
+        advisor: Advisor,
+        date: dt.date,
+        *,
+        interests: Iterable[TopicFamily | str] = (),
+        limit: int = 5,
+    ) -> tuple[TopicSuggestion, ...]:
+        """Topic families worth a post by ``advisor`` on ``date``, best first, each with its
+        reasons: the season, the advisor's ``interests``, and what they posted or planned
+        within 30 days either side (a repeat is penalised)."""
+        window = dt.timedelta(days=RECENT_WINDOW_DAYS)
+        async with self.uow_factory() as uow:
+            posts = await uow.content.topics_for(advisor.id, date - window, date + window)
+        recent = [
+            (family, day) for topic, day in posts if (family := classify_topic(topic)) is not None
+        ]
+        return suggest_topics(
+            date,
+            interests=interests,
+            recent=recent,
+            advisor_type=advisor.type,
+            languages=advisor.languages,
+            limit=limit,
+        )
 
     async def usage(self, month: dt.date) -> UsageReport:
         """AI spend in the calendar month (Asia/Kolkata) containing ``month``."""

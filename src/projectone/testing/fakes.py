@@ -37,6 +37,7 @@ from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
+from projectone.domain.timezone import IST
 from projectone.ports.ai import AiCache, AiJobRepository, AiUsageRow
 from projectone.ports.messaging import OutboundImage, OutboundTemplate, OutboundText, SendReceipt
 from projectone.ports.repositories import (
@@ -579,6 +580,26 @@ class InMemoryContentRepository:
         ]
         found.sort(key=lambda p: (p.created_at, p.id.int))
         return found[: max(limit, 0)]
+
+    async def topics_for(
+        self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
+    ) -> Sequence[tuple[str, dt.date]]:
+        gone = (ContentStatus.REJECTED, ContentStatus.ARCHIVED)
+        packs = [
+            p
+            for p in self._tx.all_packs().values()
+            if p.advisor_id == advisor_id and p.status not in gone
+        ]
+        # As the SQL adapter orders them: newest creation first, then id; then by day.
+        packs.sort(key=lambda p: p.id.int)
+        packs.sort(key=lambda p: p.created_at, reverse=True)
+        found = []
+        for p in packs:
+            day = p.scheduled_date or p.created_at.astimezone(IST).date()
+            if since <= day <= until:
+                found.append((p.topic, day))
+        found.sort(key=lambda item: item[1], reverse=True)
+        return found
 
 
 def _pick(

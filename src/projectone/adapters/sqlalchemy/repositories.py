@@ -43,6 +43,7 @@ from projectone.domain.errors import NotFoundError
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
+from projectone.domain.timezone import IST
 from projectone.ports.ai import AiUsageRow
 
 __all__ = [
@@ -313,6 +314,38 @@ class SqlContentRepository:
     async def update_statuses(self, packs: Iterable[ContentPack]) -> None:
         rows = [{"id": p.id, "status": p.status.value} for p in packs]
         await _update_many_by_id(self._conn, content_packs, rows, "content_pack")
+
+    async def topics_for(
+        self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
+    ) -> Sequence[tuple[str, dt.date]]:
+        c = content_packs.c
+        # A day's creations in India start up to 5.5 h before its UTC midnight: widen the
+        # timestamp bounds by a day each side and decide the exact day below.
+        early = mapping.to_db_time(dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+        late = mapping.to_db_time(dt.datetime.combine(until, dt.time(), tzinfo=dt.UTC))
+        query = (
+            sa.select(c.topic, c.scheduled_date, c.created_at)
+            .where(
+                c.advisor_id == advisor_id,
+                c.status.not_in((ContentStatus.REJECTED.value, ContentStatus.ARCHIVED.value)),
+                sa.or_(
+                    c.scheduled_date.between(since, until),
+                    sa.and_(
+                        c.scheduled_date.is_(None),
+                        c.created_at >= early - dt.timedelta(days=1),
+                        c.created_at < late + dt.timedelta(days=2),
+                    ),
+                ),
+            )
+            .order_by(c.created_at.desc(), c.id)
+        )
+        found = []
+        for topic, scheduled, created in await self._conn.execute(query):
+            day = scheduled or mapping.from_db_time(created).astimezone(IST).date()
+            if since <= day <= until:
+                found.append((topic, day))
+        found.sort(key=lambda item: item[1], reverse=True)
+        return found
 
     async def with_status(
         self, status: ContentStatus, *, advisor_id: uuid.UUID | None = None, limit: int = 1000
