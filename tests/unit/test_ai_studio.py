@@ -229,6 +229,17 @@ async def test_a_failed_call_is_recorded_raised_and_not_cached(
     assert s.generator.calls == 2
 
 
+async def test_a_request_that_never_reached_the_endpoint_is_not_a_call() -> None:
+    s = await Studio(quotas={Tier.BASIC: DailyQuota(generations=1)}).ready()
+    never_sent = UnavailableError("openai at 127.0.0.1:1", "circuit open", outcome_unknown=False)
+    s.generator.fail_with(never_sent, never_sent)
+    for _ in range(2):
+        with pytest.raises(UnavailableError):
+            await s.studio.generate(request(), advisor=advisor())
+    assert await s.jobs() == []
+    await s.studio.generate(request(), advisor=advisor())  # the quota is untouched
+
+
 async def test_failed_calls_count_against_the_quota() -> None:
     s = await Studio(quotas={Tier.BASIC: DailyQuota(generations=1)}).ready()
     s.generator.fail_with(AiOutputError("fake-model", "not JSON"))

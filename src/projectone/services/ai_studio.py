@@ -12,7 +12,8 @@ Order of the guard, and why:
    A model with no price configured is refused: an unpriced call could spend without limit.
 4. **Call**, outside any database transaction (a slow model must not hold locks).
 5. **Record.** Every call is an ``AiJob`` (outcome, tokens, latency, cost, hashes of what went
-   in and out); a good answer is cached.
+   in and out); a good answer is cached. A request that never reached the endpoint (circuit
+   open, no connection) is not a call and is not recorded.
 
 A refusal at 2 or 3 is a typed error raised before the model is called, and records nothing.
 Two requests racing past the quota at the same instant can both be served: the allowance is
@@ -254,6 +255,10 @@ class _Guard:
         try:
             answer = await call()
         except (UnavailableError, AiOutputError, ProviderError, ConfigurationError) as exc:
+            if isinstance(exc, UnavailableError) and not exc.outcome_unknown:
+                # Nothing reached the endpoint (its circuit is open, or no connection was
+                # made): not a call, so no job, and no quota spent during an outage.
+                raise
             outcome = _outcome_of(exc)
             failed = attrs.evolve(
                 job, outcome=outcome, error=str(exc)[:500], latency_ms=self._since(began)
