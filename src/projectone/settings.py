@@ -28,7 +28,9 @@ from projectone.domain.errors import ConfigurationError
 __all__ = [
     "AiCostSettings",
     "DispatchSettings",
+    "JwtSettings",
     "OpenAiSettings",
+    "RateLimitSettings",
     "Settings",
     "SmsSettings",
     "WhatsAppSettings",
@@ -59,14 +61,14 @@ class WhatsAppSettings:
     api_base_url: str = "https://graph.facebook.com"
     api_version: str = "v21.0"
     phone_number_id: str = "100000000000001"
-    access_token: str | None = None
+    access_token: str | None = attrs.field(default=None, repr=False)
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     #: Messages per second per sending number (Meta's default throughput is 80/s; up to 1,000).
     rate_per_second: float = attrs.field(default=80.0, validator=_rate)
     #: Signs the webhooks Meta posts (X-Hub-Signature-256). Unset: every webhook is refused.
-    app_secret: str | None = None
+    app_secret: str | None = attrs.field(default=None, repr=False)
     #: What Meta must echo in the GET verification handshake of the webhook URL.
-    verify_token: str | None = None
+    verify_token: str | None = attrs.field(default=None, repr=False)
 
     @property
     def simulated(self) -> bool:
@@ -118,7 +120,7 @@ class SmsSettings:
 
     #: The gateway's base URL; required with ``auth_key``.
     api_base_url: str | None = None
-    auth_key: str | None = None
+    auth_key: str | None = attrs.field(default=None, repr=False)
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     sender_header: str = "PRJONE"
     principal_entity_id: str = "1201160000000000001"
@@ -172,7 +174,7 @@ class OpenAiSettings:
     used when ``PROJECTONE_AI=openai``. Its own retries are off: ours honour ``Retry-After``
     within ``retry_seconds`` and ``max_attempts``."""
 
-    api_key: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
     #: ``None``: the SDK's default endpoint; any OpenAI-compatible ``…/v1`` URL otherwise.
     base_url: str | None = None
     generation_model: str = "gpt-4.1"
@@ -238,6 +240,67 @@ class AiCostSettings:
             )
 
 
+@attrs.frozen(kw_only=True)
+class JwtSettings:
+    """How bearer tokens are verified: HS256 with ``secret`` or RS256 with ``public_key`` (PEM
+    text), never both; ``iss`` and ``aud`` are checked when set. Without either key the API
+    refuses every request that needs a principal (it fails closed)."""
+
+    secret: str | None = attrs.field(default=None, repr=False)
+    public_key: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    #: Clock skew allowed on ``exp``, ``iat`` and ``nbf``.
+    leeway_seconds: float = attrs.field(default=30.0, validator=_between(0, 300))
+
+    def __attrs_post_init__(self) -> None:
+        if self.secret and self.public_key:
+            raise ConfigurationError(
+                "secret", "set either a secret (HS256) or a public key (RS256), not both"
+            )
+        if self.secret is not None and len(self.secret.encode()) < 32:
+            raise ConfigurationError(
+                "secret", "must be at least 32 bytes (RFC 7518 §3.2 for HS256)"
+            )
+
+
+def _limits(value: str) -> str:
+    parse_route_limits(value)
+    return value
+
+
+def parse_route_limits(value: str) -> dict[str, int]:
+    """``"content.check=120,review=600"`` → route class → requests per hour."""
+    table: dict[str, int] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        name, _, given = entry.partition("=")
+        if not name.strip() or not given.strip().isdigit() or int(given) < 1:
+            raise ConfigurationError(
+                "routes", f"{entry!r} is not route_class=requests_per_hour (a whole number >= 1)"
+            )
+        table[name.strip()] = int(given)
+    return table
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitSettings:
+    """Requests per principal per hour, sliding window: per advisor tier, for staff, and per
+    route class (``routes``, the lower limit wins). ``backend`` ``memory`` counts in this
+    process; ``redis`` shares the counts between API processes (``projectone[redis]``)."""
+
+    backend: str = attrs.field(default="memory")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    advisor_basic: int = attrs.field(default=1000, validator=_between(1, 10_000_000))
+    advisor_standard: int = attrs.field(default=1000, validator=_between(1, 10_000_000))
+    advisor_pro: int = attrs.field(default=1000, validator=_between(1, 10_000_000))
+    staff: int = attrs.field(default=5000, validator=_between(1, 10_000_000))
+    routes: str = attrs.field(default="", converter=_limits)
+
+    def __attrs_post_init__(self) -> None:
+        if self.backend not in ("memory", "redis"):
+            raise ConfigurationError("backend", f"must be memory or redis, got {self.backend!r}")
+
+
 _AI_PROVIDERS = ("offline", "openai")
 
 
@@ -252,6 +315,8 @@ class Settings:
     ai: str = "offline"
     openai: OpenAiSettings = OpenAiSettings()
     ai_costs: AiCostSettings = AiCostSettings()
+    jwt: JwtSettings = JwtSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
 
     def __attrs_post_init__(self) -> None:
         if self.ai not in _AI_PROVIDERS:
@@ -326,6 +391,8 @@ def load_settings(
         WorkflowSettings,
         OpenAiSettings,
         AiCostSettings,
+        JwtSettings,
+        RateLimitSettings,
     ):
         attrs.resolve_types(cls)
     known = _env_names(Settings)
