@@ -21,6 +21,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
+from projectone.adapters.jwt_auth import JwtVerifier
 from projectone.adapters.offline_ai import OfflineGenerator, OfflineReviewer
 from projectone.adapters.openai_ai import (
     CircuitBreaker,
@@ -28,6 +29,7 @@ from projectone.adapters.openai_ai import (
     OpenAiReviewer,
     RetryLimits,
 )
+from projectone.adapters.rate_limit_memory import InMemoryRateLimiter
 from projectone.adapters.rulebook_files import default_rulebook
 from projectone.adapters.sms_gateway import SmsGatewaySender
 from projectone.adapters.sqlalchemy import (
@@ -45,6 +47,7 @@ from projectone.domain.errors import ConfigurationError
 from projectone.domain.language import Language
 from projectone.domain.retry import RetryPolicy
 from projectone.ports.ai import ComplianceReviewer, ContentGenerator
+from projectone.ports.auth import RateLimiter
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.sms import DltTemplate
 from projectone.ports.unit_of_work import UnitOfWorkFactory
@@ -52,6 +55,7 @@ from projectone.services.ai_studio import DEFAULT_PRICES, AiPolicy, AiStudio, Gu
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
+from projectone.services.content_api import ContentApi
 from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.services.incidents import IncidentService
@@ -309,6 +313,21 @@ def _reviewer(
     )
 
 
+async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
+    """Counts in this process, or in Redis shared by every API process (``projectone[redis]``)."""
+    if settings.rate_limit.backend == "memory":
+        yield InMemoryRateLimiter()
+        return
+    # Imported here: the redis package is an optional extra.
+    from projectone.adapters.rate_limit_redis import RedisRateLimiter
+
+    limiter = RedisRateLimiter(settings.rate_limit.redis_url)
+    try:
+        yield limiter
+    finally:
+        await limiter.aclose()
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings)
 
@@ -369,6 +388,13 @@ class Container(containers.DeclarativeContainer):
         auto_approve=providers.Callable(_auto_approve, settings.provided.workflow),
     )
     audit = providers.Factory(AuditService, uow_factory=uow_factory)
+    content_api = providers.Factory(
+        ContentApi, uow_factory=uow_factory, workflow=workflow, compliance=compliance
+    )
+    token_verifier = providers.Singleton(
+        JwtVerifier.from_settings, settings.provided.jwt, clock=clock
+    )
+    rate_limiter = providers.Resource(_rate_limiter, settings=settings)
     webhook_reader = providers.Singleton(
         CloudWebhookReader, app_secret=settings.provided.whatsapp.app_secret
     )

@@ -697,6 +697,31 @@ async def test_update_many_writes_every_state_field_and_never_the_plan(
     assert list(got.values()) == [leased, sent, failed]
 
 
+async def test_a_page_of_packs_is_newest_first_with_the_total(uow_factory: UowFactory) -> None:
+    me, other = make_advisor(770), make_advisor(771)
+    mine = [
+        make_pack(me.id, topic=f"topic {n}", created_at=T0 + dt.timedelta(hours=n))
+        for n in range(5)
+    ]
+    draft = make_pack(me.id, status=ContentStatus.DRAFT, created_at=T0 + dt.timedelta(hours=9))
+    theirs = make_pack(other.id)
+    await add_committed(uow_factory, me, other, *mine, draft, theirs)
+    async with uow_factory() as uow:
+        first, total = await uow.content.page(advisor_id=me.id, limit=2)
+        rest, _ = await uow.content.page(advisor_id=me.id, limit=10, offset=2)
+        approved, approved_total = await uow.content.page(
+            advisor_id=me.id, status=ContentStatus.APPROVED, limit=1, offset=4
+        )
+        everyone, everyone_total = await uow.content.page(limit=100)
+        beyond, beyond_total = await uow.content.page(advisor_id=me.id, offset=50)
+    assert total == 6
+    assert [p.id for p in first] == [draft.id, mine[4].id]
+    assert [p.id for p in rest] == [p.id for p in reversed(mine[:4])]
+    assert (approved_total, [p.id for p in approved]) == (5, [mine[0].id])
+    assert everyone_total == 7 == len(everyone)
+    assert (list(beyond), beyond_total) == ([], 6)
+
+
 async def test_topics_for_lists_an_advisors_posts_by_day_newest_first(
     uow_factory: UowFactory,
 ) -> None:

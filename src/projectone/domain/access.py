@@ -17,7 +17,7 @@ from projectone.domain._validate import nonblank, to_enum
 from projectone.domain.audit import Actor, ActorType, Role
 from projectone.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 
-__all__ = ["API_ROLES", "Principal", "ensure_visible", "require_role"]
+__all__ = ["API_ROLES", "MAX_SUBJECT_CHARS", "Principal", "ensure_visible", "require_role"]
 
 #: The roles a person can hold in a token; ``system`` is projectone's own and never a token's.
 API_ROLES = frozenset({Role.ADVISOR, Role.ADMIN, Role.COMPLIANCE_OFFICER})
@@ -28,6 +28,20 @@ def _role(value: object) -> Role:
     if role not in API_ROLES:
         raise ValidationError("role", role.value, "must be advisor, admin or compliance_officer")
     return role
+
+
+#: Long enough for any identity provider's subject; short enough that ``role:subject`` fits
+#: the 128 characters an author or actor id may take.
+MAX_SUBJECT_CHARS = 100
+
+
+def _short(_: object, __: object, value: str) -> None:
+    if len(value) > MAX_SUBJECT_CHARS:
+        raise ValidationError(
+            "subject",
+            f"<{len(value)} characters>",
+            f"must be at most {MAX_SUBJECT_CHARS} characters",
+        )
 
 
 def _advisor_id(value: object) -> uuid.UUID | None:
@@ -44,7 +58,7 @@ class Principal:
     """A verified caller: ``subject`` (the token's ``sub``), ``role``, and for an advisor the
     ``advisor_id`` they act for (required for advisors, absent for the others)."""
 
-    subject: str = attrs.field(validator=nonblank)
+    subject: str = attrs.field(validator=[nonblank, _short])
     role: Role = attrs.field(converter=_role)
     advisor_id: uuid.UUID | None = attrs.field(default=None, converter=_advisor_id)
 

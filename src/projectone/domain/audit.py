@@ -453,6 +453,17 @@ class ChainReport:
     first_bad_sequence: int | None = None
     reason: str | None = None
 
+    def as_dict(self) -> dict[str, JSON]:
+        """The report as plain JSON data (the CLI's ``--json`` and the HTTP API's answer)."""
+        return {
+            "ok": self.ok,
+            "count": self.count,
+            "head_hash": self.head_hash,
+            "first_bad_id": None if self.first_bad_id is None else str(self.first_bad_id),
+            "first_bad_sequence": self.first_bad_sequence,
+            "reason": self.reason,
+        }
+
 
 _ALTERED = "hash mismatch: the event was altered"
 _RELINKED = "prev_hash does not match the previous event (events removed or reordered)"

@@ -26,6 +26,7 @@ from projectone.domain.errors import ValidationError
 from projectone.domain.language import Language
 
 __all__ = [
+    "MAX_TOPIC_CHARS",
     "ContentPack",
     "ContentStatus",
     "ContentType",
@@ -80,8 +81,17 @@ def _disclaimer(value: object) -> str:
     return _text("disclaimer", value, required=False)
 
 
+#: A topic is a label, not a post: it fits the column that holds it.
+MAX_TOPIC_CHARS = 200
+
+
 def _topic(value: object) -> str:
-    return _text("topic", value, required=True)
+    topic = _text("topic", value, required=True)
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise ValidationError(
+            "topic", f"<{len(topic)} characters>", f"must be at most {MAX_TOPIC_CHARS} characters"
+        )
+    return topic
 
 
 def _type(value: object) -> ContentType:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from projectone.container import Container, resolve
-from projectone.domain.audit import Actor, ActorType, ChainReport, Role, parse_digest_file
+from projectone.domain.audit import Actor, ActorType, Role, parse_digest_file
 from projectone.domain.content import ContentPack
 from projectone.domain.errors import ValidationError
 from projectone.entrypoints._common import (
@@ -213,17 +213,6 @@ def _queue_table(packs: list[ContentPack]) -> Table:
 # --- audit -----------------------------------------------------------------------------------
 
 
-def _report_doc(report: ChainReport) -> dict[str, Any]:
-    return {
-        "ok": report.ok,
-        "count": report.count,
-        "head_hash": report.head_hash,
-        "first_bad_id": None if report.first_bad_id is None else str(report.first_bad_id),
-        "first_bad_sequence": report.first_bad_sequence,
-        "reason": report.reason,
-    }
-
-
 async def run_audit(args: argparse.Namespace, out: Console) -> int:
     digests = None
     if args.audit_command == "verify" and args.digest:
@@ -254,7 +243,7 @@ async def run_audit(args: argparse.Namespace, out: Console) -> int:
                 f"audit chain broken at event {report.first_bad_id or '?'} "
                 f"(sequence {report.first_bad_sequence}): {report.reason}"
             )
-        emit(out, args.json, _report_doc(report), text)
+        emit(out, args.json, report.as_dict(), text)
         return 0 if report.ok else 1
 
     return await with_container(settings_of(args), work)

@@ -98,6 +98,18 @@ class ContentRepository(Protocol):
         """Up to ``limit`` packs in ``status`` (of one advisor when given), oldest first."""
         ...
 
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        status: ContentStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[ContentPack], int]:
+        """One page of packs (of one advisor, in one status, when given), newest first (then
+        by id), and how many match in all."""
+        ...
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:

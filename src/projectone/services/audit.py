@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import attrs
 
+from projectone.domain.access import Principal, require_role
 from projectone.domain.audit import (
     GENESIS_HASH,
     AuditEvent,
     ChainReport,
     Digest,
+    Role,
     daily_digest,
     verify_against_digests,
     verify_chain,
@@ -87,6 +89,18 @@ class AuditService:
     async def history(self, entity_type: str, entity_id: str) -> Sequence[AuditEvent]:
         async with self.uow_factory() as uow:
             return await uow.audit.for_entity(entity_type, entity_id)
+
+    # -- for a principal (the HTTP API): the trail is for admins only ---------------------------
+
+    async def verify_as(self, principal: Principal) -> ChainReport:
+        require_role(principal, "verify the audit trail", Role.ADMIN)
+        return await self.verify()
+
+    async def history_as(
+        self, principal: Principal, entity_type: str, entity_id: str
+    ) -> Sequence[AuditEvent]:
+        require_role(principal, "read the audit trail", Role.ADMIN)
+        return await self.history(entity_type, entity_id)
 
 
 def _unreadable(count: int, head: str, after: int, exc: ProjectOneError) -> ChainReport:

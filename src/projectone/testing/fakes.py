@@ -581,6 +581,25 @@ class InMemoryContentRepository:
         found.sort(key=lambda p: (p.created_at, p.id.int))
         return found[: max(limit, 0)]
 
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        status: ContentStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[ContentPack], int]:
+        found = [
+            p
+            for p in self._tx.all_packs().values()
+            if (advisor_id is None or p.advisor_id == advisor_id)
+            and (status is None or p.status is status)
+        ]
+        found.sort(key=lambda p: p.id.int)
+        found.sort(key=lambda p: p.created_at, reverse=True)
+        start = max(offset, 0)
+        return found[start : start + max(limit, 0)], len(found)
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:

@@ -315,6 +315,33 @@ class SqlContentRepository:
         rows = [{"id": p.id, "status": p.status.value} for p in packs]
         await _update_many_by_id(self._conn, content_packs, rows, "content_pack")
 
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        status: ContentStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[ContentPack], int]:
+        c = content_packs.c
+        where = []
+        if advisor_id is not None:
+            where.append(c.advisor_id == advisor_id)
+        if status is not None:
+            where.append(c.status == status.value)
+        total = await self._conn.scalar(
+            sa.select(sa.func.count()).select_from(content_packs).where(*where)
+        )
+        query = (
+            content_packs.select()
+            .where(*where)
+            .order_by(c.created_at.desc(), c.id)
+            .limit(max(limit, 0))
+            .offset(max(offset, 0))
+        )
+        rows = (await self._conn.execute(query)).mappings()
+        return [mapping.pack_from_row(row) for row in rows], int(total or 0)
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:

@@ -2,7 +2,10 @@
 
 The container and its resources live under :class:`web.AppKey`s and are closed in
 ``cleanup_ctx``; middlewares give every request an id (``X-Request-ID``, taken from the caller
-when it sends a sane one) and turn every error into the JSON error shape.
+when it sends a sane one, and passed to the services so audit events carry it), add the
+security and rate-limit headers to every answer, and turn every error into the JSON error
+shape. The routes are declared once (``Endpoint``s) and the OpenAPI document served at
+``/openapi.json`` is built from the same declarations.
 """
 
 from __future__ import annotations
@@ -11,15 +14,25 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
+from projectone import __version__
 from projectone.container import Container, resolve, shutdown
-from projectone.domain.errors import ProjectOneError
+from projectone.domain.errors import ProjectOneError, ValidationError
+from projectone.entrypoints.http.content import content_endpoints
+from projectone.entrypoints.http.endpoints import (
+    Endpoint,
+    HttpError,
+    openapi_document,
+    path_uuid,
+)
 from projectone.entrypoints.http.errors import REQUEST_ID, error_response, request_id_of, status_of
-from projectone.entrypoints.http.webhooks import add_webhook_routes
+from projectone.entrypoints.http.security import RATE, guarded, principal_of, rate_headers
+from projectone.entrypoints.http.webhooks import webhook_endpoints
 
-__all__ = ["CONTAINER", "MAX_BODY_BYTES", "REQUEST_ID", "create_app"]
+__all__ = ["CONTAINER", "MAX_BODY_BYTES", "REQUEST_ID", "create_app", "endpoints"]
 
 CONTAINER = web.AppKey("container", Container)
 #: Bodies above this size are refused with 413 before a handler reads them.
@@ -35,6 +48,12 @@ _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 @web.middleware
@@ -44,6 +63,9 @@ async def _request_id(request: web.Request, handler: _Handler) -> web.StreamResp
     response = await handler(request)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
     response.headers.update(_SECURITY_HEADERS)
+    decision = request.get(RATE)
+    if decision is not None:
+        response.headers.update(rate_headers(decision))
     return response
 
 
@@ -52,15 +74,22 @@ async def _errors(request: web.Request, handler: _Handler) -> web.StreamResponse
     request_id = request_id_of(request)
     try:
         return await handler(request)
+    except HttpError as exc:
+        response = error_response(exc.status, exc.code, exc.message, request_id, exc.details)
+        response.headers.update(exc.headers)
+        return response
     except ProjectOneError as exc:
+        details: dict[str, Any] = {}
+        if isinstance(exc, ValidationError):
+            details = {"fields": {exc.field: exc.reason}}
         status = status_of(exc)
-        return error_response(status, exc.code, " ".join(str(exc).split()), request_id)
+        if status >= 500:
+            _log.error("request %s failed: %s", request_id, exc)
+        return error_response(status, exc.code, " ".join(str(exc).split()), request_id, details)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status, "http_error"
-        )
+        code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason, request_id)
     except Exception:
         _log.exception(
@@ -74,7 +103,6 @@ async def _health(_: web.Request) -> web.Response:
 
 
 async def _ready(request: web.Request) -> web.Response:
-
     container = request.app[CONTAINER]
     engine = await resolve(container.engine)
     async with engine.connect() as conn:
@@ -82,17 +110,130 @@ async def _ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+def _audit_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
+    async def verify_audit(request: web.Request) -> web.StreamResponse:
+        audit = await resolve(request.app[key].audit)
+        report = await audit.verify_as(principal_of(request))
+        return web.json_response(report.as_dict())
+
+    async def pack_audit_events(request: web.Request) -> web.StreamResponse:
+        pack_id = path_uuid(request, "pack_id", "content_pack")
+        audit = await resolve(request.app[key].audit)
+        events = await audit.history_as(principal_of(request), "content_pack", str(pack_id))
+        return web.json_response(
+            {
+                "events": [
+                    {
+                        "id": str(e.id),
+                        "sequence": e.sequence,
+                        "occurred_at": e.occurred_at.isoformat(),
+                        "action": e.action,
+                        "actor": e.actor.as_json(),
+                        "changed_fields": list(e.changed_fields),
+                        "reason": e.reason,
+                        "request_id": e.request_id,
+                        "hash": e.hash,
+                    }
+                    for e in events
+                ]
+            }
+        )
+
+    chain = {
+        "type": "object",
+        "required": ["ok", "count", "head_hash"],
+        "properties": {
+            "ok": {"type": "boolean"},
+            "count": {"type": "integer"},
+            "head_hash": {"type": "string"},
+            "first_bad_id": {"type": ["string", "null"]},
+            "first_bad_sequence": {"type": ["integer", "null"]},
+            "reason": {"type": ["string", "null"]},
+        },
+    }
+    events = {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+    }
+    return [
+        Endpoint(
+            method="GET",
+            path="/v1/audit/verify",
+            handler=verify_audit,
+            summary="Walk the audit hash chain (admins only)",
+            tag="audit",
+            rate_class="audit",
+            response=chain,
+            errors=(403,),
+        ),
+        Endpoint(
+            method="GET",
+            path="/v1/audit/content/{pack_id}",
+            handler=pack_audit_events,
+            summary="The audit events of a content pack (admins only)",
+            tag="audit",
+            rate_class="audit",
+            response=events,
+            errors=(403,),
+        ),
+    ]
+
+
+def endpoints(key: web.AppKey[Container] = CONTAINER) -> list[Endpoint]:
+    """Every documented endpoint of the API, in the order they are registered."""
+
+    async def openapi(request: web.Request) -> web.StreamResponse:
+        return web.json_response(request.app[_OPENAPI])
+
+    public = [
+        Endpoint(
+            method="GET",
+            path="/health",
+            handler=_health,
+            summary="The process is up",
+            tag="service",
+            public=True,
+            response={"type": "object", "properties": {"status": {"type": "string"}}},
+        ),
+        Endpoint(
+            method="GET",
+            path="/ready",
+            handler=_ready,
+            summary="The database answers",
+            tag="service",
+            public=True,
+            response={"type": "object", "properties": {"status": {"type": "string"}}},
+            errors=(503,),
+        ),
+        Endpoint(
+            method="GET",
+            path="/openapi.json",
+            handler=openapi,
+            summary="This document",
+            tag="service",
+            public=True,
+            response={"type": "object"},
+        ),
+    ]
+    return [*public, *webhook_endpoints(key), *content_endpoints(key), *_audit_endpoints(key)]
+
+
+_OPENAPI = web.AppKey("openapi", dict)
+
+
 def create_app(container: Container) -> web.Application:
     """The application for ``container``; closing the application closes its resources."""
     app = web.Application(middlewares=[_request_id, _errors], client_max_size=MAX_BODY_BYTES)
     app[CONTAINER] = container
+    declared = endpoints(CONTAINER)
+    app[_OPENAPI] = openapi_document(declared, title="projectone", version=__version__)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         yield
         await shutdown(app[CONTAINER])
 
     app.cleanup_ctx.append(resources)
-    app.router.add_get("/health", _health)
-    app.router.add_get("/ready", _ready)
-    add_webhook_routes(app, CONTAINER)
+    for endpoint in declared:
+        app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint, CONTAINER))
     return app

@@ -6,14 +6,18 @@ from aiohttp import web
 
 from projectone.adapters.whatsapp_webhook import verify_handshake
 from projectone.container import Container, resolve
+from projectone.entrypoints.http.endpoints import Endpoint
 from projectone.entrypoints.http.errors import error_response, request_id_of
 
-__all__ = ["WEBHOOK_PATH", "add_webhook_routes"]
+__all__ = ["WEBHOOK_PATH", "webhook_endpoints"]
 
 WEBHOOK_PATH = "/v1/webhooks/whatsapp"
 
 
-def add_webhook_routes(app: web.Application, key: web.AppKey[Container]) -> None:
+def webhook_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
+    """Meta's calls: public (Meta holds no token of ours), proven instead by the verify token
+    (GET) and the ``X-Hub-Signature-256`` HMAC over the raw body (POST)."""
+
     async def handshake(request: web.Request) -> web.StreamResponse:
         settings = request.app[key].settings()
         challenge = verify_handshake(dict(request.query), settings.whatsapp.verify_token or "")
@@ -41,5 +45,36 @@ def add_webhook_routes(app: web.Application, key: web.AppKey[Container]) -> None
             }
         )
 
-    app.router.add_get(WEBHOOK_PATH, handshake)
-    app.router.add_post(WEBHOOK_PATH, receive)
+    counts = {
+        name: {"type": "integer"}
+        for name in (
+            "applied",
+            "unchanged",
+            "unknown",
+            "rejected",
+            "inbound_messages",
+            "duplicates",
+        )
+    }
+    return [
+        Endpoint(
+            method="GET",
+            path=WEBHOOK_PATH,
+            handler=handshake,
+            summary="Meta's verification handshake (hub.mode, hub.verify_token, hub.challenge)",
+            tag="webhooks",
+            public=True,
+            response={"type": "string"},
+            errors=(403,),
+        ),
+        Endpoint(
+            method="POST",
+            path=WEBHOOK_PATH,
+            handler=receive,
+            summary="Signed status updates and inbound messages from Meta",
+            tag="webhooks",
+            public=True,
+            response={"type": "object", "properties": counts},
+            errors=(400, 401, 413),
+        ),
+    ]

@@ -1,0 +1,126 @@
+"""Authentication and rate limiting around every non-public endpoint.
+
+A bearer token is verified by the container's ``TokenVerifier`` (fail closed: no key
+configured, no access); the principal is kept on the request for the handler and the
+services. Each request then counts against the principal's sliding-window limit for the
+endpoint's rate class: an advisor's by their tier, staff's by the staff limit, a route class's
+own limit when it is lower. The decision is kept on the request so that every answer, errors
+included, carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+import uuid
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from projectone.container import Container, resolve
+from projectone.domain.access import Principal
+from projectone.domain.advisor import Tier
+from projectone.domain.errors import NotFoundError, UnauthenticatedError
+from projectone.entrypoints.http.endpoints import Endpoint, Handler, HttpError
+from projectone.ports.auth import RateDecision
+from projectone.settings import RateLimitSettings, parse_route_limits
+
+__all__ = ["PRINCIPAL", "RATE", "guarded", "principal_of", "rate_headers"]
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+RATE = web.RequestKey("rate", RateDecision)
+_WINDOW = dt.timedelta(hours=1)
+# An advisor's tier is read from the database once a minute at most, per process.
+_TIER_TTL = 60.0
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def rate_headers(decision: RateDecision) -> dict[str, str]:
+    headers = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(math.ceil(decision.reset_at.timestamp())),
+    }
+    if decision.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+    return headers
+
+
+class _Tiers:
+    """Advisor tiers, cached briefly: a tier change reaches the limits within a minute."""
+
+    def __init__(self) -> None:
+        self._cache: dict[uuid.UUID, tuple[float, Tier]] = {}
+
+    async def of(self, container: Container, advisor_id: uuid.UUID) -> Tier:
+        hit = self._cache.get(advisor_id)
+        if hit is not None and time.monotonic() - hit[0] < _TIER_TTL:
+            return hit[1]
+        uow_factory = await resolve(container.uow_factory)
+        try:
+            async with uow_factory() as uow:
+                tier = (await uow.advisors.get(advisor_id)).tier
+        except NotFoundError:
+            # A token for an advisor account that does not exist proves nothing useful.
+            raise UnauthenticatedError("bearer token", "the advisor does not exist") from None
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[advisor_id] = (time.monotonic(), tier)
+        return tier
+
+
+def _limit(settings: RateLimitSettings, tier: Tier | None, rate_class: str) -> int:
+    by_tier = {
+        Tier.BASIC: settings.advisor_basic,
+        Tier.STANDARD: settings.advisor_standard,
+        Tier.PRO: settings.advisor_pro,
+    }
+    limit = settings.staff if tier is None else by_tier[tier]
+    routes: Mapping[str, int] = parse_route_limits(settings.routes)
+    return min(limit, routes.get(rate_class, limit))
+
+
+def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
+    """``endpoint.handler`` behind authentication and the rate limit (public ones as is)."""
+    if endpoint.public:
+        return endpoint.handler
+    tiers = _Tiers()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        container = request.app[key]
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise UnauthenticatedError("bearer token", "send Authorization: Bearer <JWT>")
+        verifier = await resolve(container.token_verifier)
+        principal = verifier.verify(token.strip())
+        tier = None
+        if principal.advisor_id is not None:
+            tier = await tiers.of(container, principal.advisor_id)
+        settings = container.settings().rate_limit
+        limiter = await resolve(container.rate_limiter)
+        who = f"advisor:{principal.advisor_id}" if principal.advisor_id else principal.subject
+        clock = container.clock()
+        decision = await limiter.hit(
+            f"{who}|{endpoint.rate_class}",
+            limit=_limit(settings, tier, endpoint.rate_class),
+            window=_WINDOW,
+            now=clock.now(),
+        )
+        request[RATE] = decision
+        if not decision.allowed:
+            raise HttpError(
+                429,
+                "rate_limited",
+                f"rate limit of {decision.limit} requests an hour reached",
+                details={"retry_after": max(1, math.ceil(decision.retry_after or 1))},
+            )
+        request[PRINCIPAL] = principal
+        return await endpoint.handler(request)
+
+    handler.__name__ = getattr(endpoint.handler, "__name__", "handler")
+    return handler
