@@ -19,10 +19,10 @@ from aiohttp import web
 
 from projectone.adapters.jwt_auth import issue_token
 from projectone.adapters.sqlalchemy import create_engine, upgrade
-from projectone.container import build_container, resolve
+from projectone.container import build_container, resolve, shutdown
 from projectone.domain.access import Principal
-from projectone.domain.advisor import Advisor
-from projectone.domain.audit import Role
+from projectone.domain.advisor import Advisor, AdvisorStatus
+from projectone.domain.audit import Actor, Role
 from projectone.domain.content import ContentStatus
 from projectone.entrypoints.http import create_app
 from projectone.settings import JwtSettings, RateLimitSettings, Settings, WorkflowSettings
@@ -80,8 +80,6 @@ class Api:
                 _, total = await uow.content.page(limit=1)
             return total
         finally:
-            from projectone.container import shutdown
-
             await shutdown(container)
 
 
@@ -293,6 +291,23 @@ async def test_an_expired_or_foreign_token_is_401(api: Api) -> None:
     for who in ("expired", "foreign", "ghost"):
         status, doc, _ = await api.call("GET", "/v1/content", who)
         assert (status, doc["error"]["code"]) == (401, "unauthenticated"), who
+
+
+async def test_a_suspended_advisor_account_is_refused_with_403(sqlite_url: str) -> None:
+    async for api in _serve(sqlite_url):
+        container = build_container(api.settings)
+        try:
+            catalog = await resolve(container.catalog)
+            await catalog.set_status(
+                api.other.id, AdvisorStatus.SUSPENDED, Actor.system(), reason="unpaid"
+            )
+        finally:
+            await shutdown(container)
+        status, doc, _ = await api.call("GET", "/v1/content", "other")
+        assert (status, doc["error"]["code"]) == (403, "permission_denied")
+        assert "suspended" in doc["error"]["message"]
+        status, _, _ = await api.call("GET", "/v1/content", "own")
+        assert status == 200
 
 
 # -- bad input ----------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from aiohttp import web
 
 from projectone.container import Container, resolve
 from projectone.domain.access import Principal
-from projectone.domain.advisor import Tier
-from projectone.domain.errors import NotFoundError, UnauthenticatedError
+from projectone.domain.advisor import AdvisorStatus, Tier
+from projectone.domain.errors import NotFoundError, PermissionDeniedError, UnauthenticatedError
 from projectone.entrypoints.http.endpoints import Endpoint, Handler, HttpError
 from projectone.ports.auth import RateDecision
 from projectone.settings import RateLimitSettings, parse_route_limits
@@ -33,6 +33,7 @@ RATE = web.RequestKey("rate", RateDecision)
 _WINDOW = dt.timedelta(hours=1)
 # An advisor's tier is read from the database once a minute at most, per process.
 _TIER_TTL = 60.0
+_CLOSED = frozenset({AdvisorStatus.SUSPENDED, AdvisorStatus.CANCELLED})
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -50,27 +51,30 @@ def rate_headers(decision: RateDecision) -> dict[str, str]:
     return headers
 
 
-class _Tiers:
-    """Advisor tiers, cached briefly: a tier change reaches the limits within a minute."""
+class _Accounts:
+    """Advisor accounts' tier and status, cached briefly: a change reaches the limits (and a
+    suspension the API) within a minute."""
 
     def __init__(self) -> None:
-        self._cache: dict[uuid.UUID, tuple[float, Tier]] = {}
+        self._cache: dict[uuid.UUID, tuple[float, Tier, AdvisorStatus]] = {}
 
-    async def of(self, container: Container, advisor_id: uuid.UUID) -> Tier:
+    async def tier(self, container: Container, advisor_id: uuid.UUID) -> Tier:
         hit = self._cache.get(advisor_id)
-        if hit is not None and time.monotonic() - hit[0] < _TIER_TTL:
-            return hit[1]
-        uow_factory = await resolve(container.uow_factory)
-        try:
-            async with uow_factory() as uow:
-                tier = (await uow.advisors.get(advisor_id)).tier
-        except NotFoundError:
-            # A token for an advisor account that does not exist proves nothing useful.
-            raise UnauthenticatedError("bearer token", "the advisor does not exist") from None
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[advisor_id] = (time.monotonic(), tier)
-        return tier
+        if hit is None or time.monotonic() - hit[0] >= _TIER_TTL:
+            uow_factory = await resolve(container.uow_factory)
+            try:
+                async with uow_factory() as uow:
+                    advisor = await uow.advisors.get(advisor_id)
+            except NotFoundError:
+                # A token for an advisor account that does not exist proves nothing useful.
+                raise UnauthenticatedError("bearer token", "the advisor does not exist") from None
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            hit = (time.monotonic(), advisor.tier, advisor.status)
+            self._cache[advisor_id] = hit
+        if hit[2] in _CLOSED:
+            raise PermissionDeniedError("use the API", f"the advisor account is {hit[2].value}")
+        return hit[1]
 
 
 def _limit(settings: RateLimitSettings, tier: Tier | None, rate_class: str) -> int:
@@ -88,7 +92,7 @@ def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
     """``endpoint.handler`` behind authentication and the rate limit (public ones as is)."""
     if endpoint.public:
         return endpoint.handler
-    tiers = _Tiers()
+    accounts = _Accounts()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         container = request.app[key]
@@ -100,7 +104,7 @@ def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
         principal = verifier.verify(token.strip())
         tier = None
         if principal.advisor_id is not None:
-            tier = await tiers.of(container, principal.advisor_id)
+            tier = await accounts.tier(container, principal.advisor_id)
         settings = container.settings().rate_limit
         limiter = await resolve(container.rate_limiter)
         who = f"advisor:{principal.advisor_id}" if principal.advisor_id else principal.subject
