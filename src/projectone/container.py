@@ -51,11 +51,13 @@ from projectone.ports.auth import RateLimiter
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.sms import DltTemplate
 from projectone.ports.unit_of_work import UnitOfWorkFactory
+from projectone.services.advisor_api import AdvisorApi
 from projectone.services.ai_studio import DEFAULT_PRICES, AiPolicy, AiStudio, GuardedReviewer
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
 from projectone.services.content_api import ContentApi
+from projectone.services.delivery_api import DeliveryApi
 from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.services.incidents import IncidentService
@@ -403,6 +405,14 @@ class Container(containers.DeclarativeContainer):
     )
     morning = providers.Factory(
         MorningService, uow_factory=uow_factory, clock=clock, ids=ids, rulebook=rulebook
+    )
+    advisor_api = providers.Factory(AdvisorApi, uow_factory=uow_factory, clock=clock, ids=ids)
+    delivery_api = providers.Factory(
+        DeliveryApi,
+        uow_factory=uow_factory,
+        morning=morning,
+        clock=clock,
+        retry_policy=worker_config.provided.retry,
     )
 
     #: A delivery worker; ``container.worker(config=...)`` to pass CLI overrides.

@@ -7,15 +7,13 @@ The application is served by aiohttp on 127.0.0.1 and called with a real client 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import attrs
 import pytest
-from aiohttp import web
 
 from projectone.adapters.jwt_auth import issue_token
 from projectone.adapters.sqlalchemy import create_engine, upgrade
@@ -25,8 +23,10 @@ from projectone.domain.advisor import Advisor, AdvisorStatus
 from projectone.domain.audit import Actor, Role
 from projectone.domain.content import ContentStatus
 from projectone.entrypoints.http import create_app
+from projectone.entrypoints.http.realtime import WS_PATH
 from projectone.settings import JwtSettings, RateLimitSettings, Settings, WorkflowSettings
 from projectone.testing.demo_data import demo_advisors, demo_packs
+from projectone.testing.http_client import ApiClient, advisor_token, serve, staff_token
 
 SECRET = "s" * 40
 T0 = dt.datetime.now(dt.UTC)
@@ -38,39 +38,13 @@ EN = {
 }
 
 
-@attrs.define
-class Api:
-    url: str
-    session: aiohttp.ClientSession
+@attrs.define(kw_only=True)
+class Api(ApiClient):
     me: Advisor
     other: Advisor
-    tokens: dict[str, str]
     ids: dict[str, str]
     database_url: str
     settings: Settings
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        who: str | None,
-        body: Any = None,
-        *,
-        headers: dict[str, str] | None = None,
-        data: bytes | None = None,
-    ) -> tuple[int, Any, Mapping[str, str]]:
-        sent = dict(headers or {})
-        if who is not None:
-            sent["Authorization"] = f"Bearer {self.tokens[who]}"
-        kwargs: dict[str, Any] = {"headers": sent}
-        if data is not None:
-            kwargs["data"] = data
-        elif body is not None:
-            kwargs["json"] = body
-        async with self.session.request(method, f"{self.url}{path}", **kwargs) as response:
-            text = await response.text()
-            doc = json.loads(text) if text and response.content_type == "application/json" else text
-            return response.status, doc, dict(response.headers)
 
     async def count_packs(self) -> int:
         container = build_container(Settings(database_url=self.database_url))
@@ -84,6 +58,8 @@ class Api:
 
 
 def _token(role: str, advisor: Advisor | None = None, **extra: Any) -> str:
+    if not extra:
+        return advisor_token(SECRET, advisor) if advisor else staff_token(SECRET, role)
     return issue_token(
         SECRET,
         subject=f"user-{role}-{advisor.id if advisor else 'staff'}",
@@ -124,11 +100,6 @@ async def _serve(
     submitted = await content.submit(mine, pending.id)
     assert submitted.pack.status is ContentStatus.PENDING_REVIEW, submitted.compliance
     other_draft = await content.create(theirs, topic="tax saving", variants={"en": EN})
-    runner = web.AppRunner(create_app(container))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     tokens = {
         "own": _token("advisor", me),
         "other": _token("advisor", other),
@@ -136,13 +107,17 @@ async def _serve(
         "officer": _token("compliance_officer"),
     }
     ids = {"draft": str(draft.id), "pending": str(pending.id), "other_draft": str(other_draft.id)}
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Api(
-                f"http://127.0.0.1:{port}", session, me, other, tokens, ids, database_url, settings
-            )
-    finally:
-        await runner.cleanup()
+    async with serve(create_app(container)) as url, aiohttp.ClientSession() as session:
+        yield Api(
+            url=url,
+            session=session,
+            tokens=tokens,
+            me=me,
+            other=other,
+            ids=ids,
+            database_url=database_url,
+            settings=settings,
+        )
 
 
 @pytest.fixture
@@ -426,12 +401,8 @@ async def test_a_route_class_limit_refuses_with_429_and_retry_after(sqlite_url: 
 
 async def test_api_processes_share_limits_through_redis(sqlite_url: str) -> None:
     async for api in _serve(sqlite_url, routes="content.check=2", backend="redis"):
-        second = web.AppRunner(create_app(build_container(api.settings)))
-        await second.setup()
-        site = web.TCPSite(second, "127.0.0.1", 0)
-        await site.start()
-        try:
-            other_url = f"http://127.0.0.1:{second.addresses[0][1]}"
+        second = create_app(build_container(api.settings))
+        async with serve(second) as other_url:
             body = {"variants": {"en": EN}}
             status, _, _ = await api.call("POST", "/v1/content/check", "own", body)
             assert status == 200
@@ -441,8 +412,6 @@ async def test_api_processes_share_limits_through_redis(sqlite_url: str) -> None
             api.url = first_url
             status, _, _ = await api.call("POST", "/v1/content/check", "own", body)
             assert status == 429
-        finally:
-            await second.cleanup()
 
 
 # -- the OpenAPI document -----------------------------------------------------------------------
@@ -457,14 +426,19 @@ async def test_the_openapi_document_lists_exactly_the_served_routes(api: Api) ->
     served = {
         (route.method, route.resource.canonical)
         for route in app.router.routes()
-        if route.method != "HEAD" and route.resource is not None
+        if route.method != "HEAD"
+        and route.resource is not None
+        and route.resource.canonical != WS_PATH
     }
     assert documented == served
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             assert operation["responses"], (method, path)
             protected = operation["security"] != []
-            assert protected == path.startswith(("/v1/content", "/v1/review", "/v1/audit"))
+            assert protected == path.startswith(
+                ("/v1/content", "/v1/review", "/v1/audit", "/v1/advisors", "/v1/deliveries")
+            )
+    assert set(doc["x-websocket"]) == {WS_PATH}
 
 
 async def test_the_api_runs_on_postgresql_too(postgres_url: str) -> None:

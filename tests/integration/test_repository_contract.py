@@ -623,6 +623,78 @@ async def test_keys_for_date_and_for_date(uow_factory: UowFactory) -> None:
     assert list(empty) == []
 
 
+async def test_a_page_of_deliveries_is_filtered_latest_first_with_the_total(
+    uow_factory: UowFactory,
+) -> None:
+    a, pa = await _advisor_with_pack(uow_factory, 780)
+    b, pb = await _advisor_with_pack(uow_factory, 781)
+    at = dt.datetime.combine(DAY, dt.time(0, 30), tzinfo=dt.UTC)
+    post = make_delivery(a, pa, send_time=dt.time(6, 30))
+    sms = make_delivery(a, pa, channel=Channel.SMS, send_time=dt.time(6, 30))
+    status = (
+        make_delivery(a, pa, variant=Variant.STATUS, send_time=dt.time(5, 0))
+        .start_sending(at)
+        .mark_failed("131026", "undeliverable", at)
+    )
+    tomorrow = make_delivery(a, pa, date=DAY + dt.timedelta(days=1), send_time=dt.time(6, 0))
+    theirs = make_delivery(b, pb, send_time=dt.time(7, 0)).start_sending(at).mark_sent("w.1", at)
+    await add_committed(uow_factory, post, theirs, status, tomorrow, sms)
+    tied = sorted([post, sms], key=lambda d: d.id.int)
+    latest_first = [tomorrow, theirs, *tied, status]
+
+    async with uow_factory() as uow:
+        everything, total = await uow.deliveries.page(limit=100)
+        window, window_total = await uow.deliveries.page(limit=2, offset=1)
+        mine, mine_total = await uow.deliveries.page(advisor_id=a.id, date=DAY)
+        failed, failed_total = await uow.deliveries.page(status=DeliveryStatus.FAILED)
+        texts, texts_total = await uow.deliveries.page(channel=Channel.SMS, advisor_id=a.id)
+        statuses, _ = await uow.deliveries.page(variant=Variant.STATUS)
+        whatsapp, whatsapp_total = await uow.deliveries.page(
+            advisor_id=a.id, date=DAY, channel=Channel.WHATSAPP, variant=Variant.POST
+        )
+        none, none_total = await uow.deliveries.page(advisor_id=b.id, channel=Channel.SMS)
+        beyond, beyond_total = await uow.deliveries.page(offset=50)
+    assert (list(everything), total) == (latest_first, 5)
+    assert (list(window), window_total) == (latest_first[1:3], 5)
+    assert (list(mine), mine_total) == ([*tied, status], 3)
+    assert (list(failed), failed_total) == ([status], 1)
+    assert (list(texts), texts_total) == ([sms], 1)
+    assert list(statuses) == [status]
+    assert (list(whatsapp), whatsapp_total) == ([post], 1)
+    assert (list(none), none_total) == ([], 0)
+    assert (list(beyond), beyond_total) == ([], 5)
+
+
+async def test_a_requeued_delivery_is_stored_as_a_fresh_attempt_and_is_due(
+    uow_factory: UowFactory,
+) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory, 790)
+    planned = make_delivery(advisor, pack)
+    at = planned.scheduled_for
+    failed = (
+        planned.start_sending(at)
+        .mark_sent("wamid.OLD", at)
+        .mark_failed("131026", "undeliverable", at + dt.timedelta(seconds=5))
+    )
+    await add_committed(uow_factory, failed)
+    again = failed.requeue(at + dt.timedelta(minutes=1), cutoff=failed.sla_target)
+    async with uow_factory() as uow:
+        await uow.deliveries.update_many([again])
+        await uow.commit()
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get(planned.id)
+        due = await uow.deliveries.due(at + dt.timedelta(minutes=1), 10)
+    assert got == again
+    assert (got.status, got.provider_message_id, got.sent_at, got.failed_at) == (
+        DeliveryStatus.QUEUED,
+        None,
+        None,
+        None,
+    )
+    assert (got.error_code, got.attempts) == ("131026", 1)
+    assert list(due) == [again]
+
+
 async def test_writes_in_one_unit_of_work_are_visible_to_its_own_queries(
     uow_factory: UowFactory,
 ) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from projectone.domain import Advisor, AdvisorStatus, AdvisorType, Language, ValidationError
+from projectone.domain.advisor import MASK, mask_email, mask_phone, parse_send_time
 from projectone.testing.strategies import advisors, registration_numbers
 
 NOW = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)
@@ -107,3 +108,41 @@ def test_only_active_opted_in_advisors_receive_whatsapp(advisor: Advisor) -> Non
     assert advisor.receives_whatsapp == (
         advisor.status is AdvisorStatus.ACTIVE and advisor.whatsapp_opt_in_at is not None
     )
+
+
+# -- masking and send times ------------------------------------------------------------------
+
+
+@given(advisors())
+def test_masked_personal_data_keeps_only_the_country_code_last_digits_and_domain(
+    advisor: Advisor,
+) -> None:
+    phone = mask_phone(advisor.whatsapp_number)
+    assert len(phone) == len(advisor.whatsapp_number)
+    assert phone[:3] == advisor.whatsapp_number[:3] == "+91"
+    assert phone[-4:] == advisor.whatsapp_number[-4:]
+    assert set(phone[3:-4]) == {MASK}
+    local, _, domain = advisor.email.rpartition("@")
+    email = mask_email(advisor.email)
+    assert email == f"{local[0]}{MASK * 3}@{domain}"
+
+
+def test_the_mask_looks_as_documented() -> None:
+    assert mask_phone("+919876541234") == "+91••••••1234"
+    assert mask_email("priya.sharma@example.in") == "p•••@example.in"
+    assert mask_phone("+1234") == "•••••"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("06:00", dt.time(6, 0)), ("00:00", dt.time(0, 0)), ("23:59", dt.time(23, 59))],
+)
+def test_a_send_time_is_hh_mm(text: str, expected: dt.time) -> None:
+    assert parse_send_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["6:00", "24:00", "06:60", "06:00:00", " 06:00", "", 600, None])
+def test_anything_else_is_not_a_send_time(text: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_send_time(text)
+    assert caught.value.field == "send_time"

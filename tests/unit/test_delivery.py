@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import attrs
 import pytest
@@ -166,3 +167,110 @@ def test_attempts_cannot_be_negative() -> None:
     with pytest.raises(ValidationError) as caught:
         attrs.evolve(planned(), attempts=-1)
     assert caught.value.field == "attempts"
+
+
+# -- a person's retry (requeue) -----------------------------------------------------------------
+
+_PLAN = ("id", "advisor_id", "pack_id", "date", "language", "channel", "variant", "to")
+
+
+@st.composite
+def settled(draw: st.DrawFn) -> Delivery:
+    """A delivery on either channel, taken through a random run of the worker's transitions."""
+    d = draw(deliveries())
+    if draw(st.integers(0, 3)) == 0:
+        d = d.sms_backup(id=draw(st.uuids()), now=d.scheduled_for)
+    at = d.scheduled_for
+    steps = st.sampled_from(["claim", "sent", "fail", "expire", "read"])
+    # The paths that end failed or expired, and any run of steps at all.
+    path = st.sampled_from(
+        [["claim", "fail"], ["claim", "sent", "fail"], ["expire"], ["claim", "expire"]]
+    )
+    for step in draw(path | st.lists(steps, max_size=6)):
+        try:
+            if step == "claim":
+                d = d.start_sending(at)
+            elif step == "sent":
+                d = d.mark_sent("wamid.first", at)
+            elif step == "fail":
+                d = d.mark_failed("131026", "undeliverable", at, failure_class="recipient")
+            elif step == "expire":
+                d = d.expire(at, code="sla_cutoff", message="not sent by the SMS cutoff")
+            else:
+                d = d.apply_report(S.READ, at)
+        except InvalidTransitionError:
+            continue
+    return d
+
+
+@given(
+    settled(),
+    st.integers(-600, 600),
+    st.booleans(),
+    st.booleans(),
+)
+def test_only_a_failed_or_expired_whatsapp_delivery_is_retried_and_only_in_time(
+    d: Delivery, seconds_before_cutoff: int, has_backup: bool, reachable: bool
+) -> None:
+    cutoff = d.sla_target - dt.timedelta(minutes=1)
+    at = cutoff - dt.timedelta(seconds=seconds_before_cutoff)
+    allowed = (
+        d.channel.value == "whatsapp"
+        and d.status in (S.FAILED, S.EXPIRED)
+        and not has_backup
+        and reachable
+        and at < cutoff
+    )
+    kwargs: dict[str, Any] = {"cutoff": cutoff, "has_backup": has_backup, "reachable": reachable}
+    assert (d.requeue_refusal(at, **kwargs) is None) is allowed
+    if not allowed:
+        with pytest.raises(InvalidTransitionError) as caught:
+            d.requeue(at, **kwargs)
+        assert (caught.value.state, caught.value.action) == (d.status.value, "retry")
+        return
+    again = d.requeue(at, **kwargs)
+    # A fresh attempt, due at once: nothing of the attempt given up on but its error.
+    assert again.status is S.QUEUED
+    assert again.is_due(at)
+    assert (again.provider_message_id, again.sent_at, again.failed_at) == (None, None, None)
+    assert (again.delivered_at, again.read_at, again.lease_owner) == (None, None, None)
+    assert (again.error_code, again.attempts) == (d.error_code, d.attempts)
+    assert all(getattr(again, name) == getattr(d, name) for name in _PLAN)
+    assert again.sla_target == d.sla_target  # the morning's SLA is still the morning's
+
+
+@given(settled(), st.lists(st.sampled_from(DeliveryStatus), max_size=8))
+def test_a_retried_delivery_is_sent_afresh_and_never_moves_backwards_again(
+    d: Delivery, receipts: list[DeliveryStatus]
+) -> None:
+    cutoff = d.sla_target
+    at = d.scheduled_for
+    if d.requeue_refusal(at, cutoff=cutoff) is not None:
+        return
+    later = at + dt.timedelta(seconds=30)
+    sent = d.requeue(at, cutoff=cutoff).start_sending(later).mark_sent("wamid.second", later)
+    assert (sent.attempts, sent.sent_at, sent.provider_message_id) == (
+        d.attempts + 1,
+        later,
+        "wamid.second",
+    )
+    for receipt in receipts:
+        before = sent.status
+        sent = sent.apply_report(receipt, later)
+        assert rank(sent.status) >= rank(before) or sent.status in (S.FAILED, S.EXPIRED)
+        assert before not in (S.FAILED, S.READ) or sent.status is before
+
+
+def test_a_retry_explains_why_it_is_refused() -> None:
+    failed = planned().start_sending(T0).mark_failed("131047", "re-engagement", T0)
+    cutoff = failed.sla_target - dt.timedelta(minutes=1)
+    assert "only a failed or expired" in (planned().requeue_refusal(T0, cutoff=cutoff) or "")
+    assert "SMS backup" in (failed.requeue_refusal(T0, cutoff=cutoff, has_backup=True) or "")
+    assert "opted out" in (failed.requeue_refusal(T0, cutoff=cutoff, reachable=False) or "")
+    assert "too late" in (failed.requeue_refusal(cutoff, cutoff=cutoff) or "")
+    sms = failed.sms_backup(id=uuid.UUID(int=9), now=T0).start_sending(T0)
+    assert "only a WhatsApp" in (
+        sms.mark_failed("x", "y", T0).requeue_refusal(T0, cutoff=cutoff) or ""
+    )
+    with pytest.raises(ValidationError):
+        failed.requeue(T0.replace(tzinfo=None), cutoff=cutoff)

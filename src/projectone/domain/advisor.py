@@ -17,10 +17,14 @@ from projectone.domain.language import Language
 from projectone.domain.timezone import DEFAULT_SEND_TIME
 
 __all__ = [
+    "MASK",
     "Advisor",
     "AdvisorStatus",
     "AdvisorType",
     "Tier",
+    "mask_email",
+    "mask_phone",
+    "parse_send_time",
     "validate_email",
     "validate_phone",
     "validate_registration",
@@ -76,6 +80,36 @@ def validate_phone(value: str, field: str = "whatsapp_number") -> str:
     if not isinstance(value, str) or _E164.fullmatch(value) is None:
         raise ValidationError(field, value, "must be an E.164 number such as +919876543210")
     return value
+
+
+#: What stands for each hidden character of masked personal data.
+MASK = "\u2022"
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+
+
+def mask_phone(value: str) -> str:
+    """A phone number with all but its first three characters (``+91``, the country code for
+    India) and last four digits hidden: ``+919876543210`` → ``+91••••••3210``."""
+    if len(value) <= 7:
+        return MASK * len(value)
+    return value[:3] + MASK * (len(value) - 7) + value[-4:]
+
+
+def mask_email(value: str) -> str:
+    """An email address with its local part hidden but for the first character; the length is
+    not given away: ``asha.d@example.in`` → ``a•••@example.in``."""
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return MASK * 3
+    return f"{local[:1]}{MASK * 3}@{domain}"
+
+
+def parse_send_time(value: object) -> dt.time:
+    """``"HH:MM"`` (24-hour, Asia/Kolkata) as a send time; ``ValidationError`` otherwise."""
+    match = _HHMM.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValidationError("send_time", value, "must be HH:MM, 24-hour, in Asia/Kolkata")
+    return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def _languages(value: Iterable[Any]) -> tuple[Language, ...]:

@@ -10,14 +10,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
-from projectone.domain.advisor import Advisor, AdvisorStatus
-from projectone.domain.audit import JSON, Actor, AuditDraft, Role, change_event, to_json_value
-from projectone.domain.errors import InvalidTransitionError, PermissionDeniedError
+from projectone.domain.advisor import Advisor, AdvisorStatus, validate_phone
+from projectone.domain.audit import (
+    JSON,
+    Actor,
+    AuditDraft,
+    Role,
+    change_event,
+    check_event_args,
+    to_json_value,
+)
+from projectone.domain.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
+from projectone.domain.language import Language
 
-__all__ = ["AdvisorChange", "change_status", "registration_event"]
+__all__ = [
+    "AdvisorChange",
+    "change_preferences",
+    "change_status",
+    "change_whatsapp",
+    "registration_event",
+]
 
 _ENTITY = "advisor"
 _RECORDED = ("type", "registration_no", "tier", "status", "languages", "send_time")
@@ -91,3 +108,132 @@ def change_status(
         reason=reason,
     )
     return AdvisorChange(advisor=changed, event=event)
+
+
+# Personal fields: an event names them when they change, never records their values.
+_PERSONAL = ("name", "email", "whatsapp_number")
+# Who may change an account's own settings: the advisor (their own account only), an admin,
+# or the system. A compliance officer oversees accounts but does not run them.
+_SETTERS = frozenset({Role.ADVISOR, Role.ADMIN, Role.SYSTEM})
+
+
+def _may_set(advisor: Advisor, actor: Actor, action: str) -> None:
+    if actor.role not in _SETTERS:
+        raise PermissionDeniedError(action, "only the advisor, an admin or the system may")
+    # An advisor acts as ``advisor:<id>`` (projectone.domain.access.Principal.actor).
+    if actor.role is Role.ADVISOR and actor.id != f"advisor:{advisor.id}":
+        raise PermissionDeniedError(action, "an advisor changes only their own account")
+
+
+def _settings_change(
+    action: str,
+    old: Advisor,
+    new: Advisor,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    reason: str | None,
+    extra: tuple[str, ...] = (),
+) -> AdvisorChange | None:
+    """The change from ``old`` to ``new`` with its event, or ``None`` when nothing changed.
+    ``extra``: non-personal fields recorded for this action beyond the account snapshot."""
+    before = {**_snapshot(old), **{n: to_json_value(getattr(old, n), n) for n in extra}}
+    after = {**_snapshot(new), **{n: to_json_value(getattr(new, n), n) for n in extra}}
+    personal = [n for n in _PERSONAL if getattr(old, n) != getattr(new, n)]
+    event = change_event(
+        action=action,
+        entity_type=_ENTITY,
+        entity_id=str(old.id),
+        old=before,
+        new=after,
+        actor=actor,
+        now=now,
+        event_id=event_id,
+        reason=reason,
+    )
+    if not event.changed_fields and not personal:
+        return None
+    if personal:
+        names = tuple(sorted({*event.changed_fields, *personal}))
+        event = attrs.evolve(event, changed_fields=names)
+    return AdvisorChange(advisor=new, event=event)
+
+
+def _not_cancelled(advisor: Advisor, action: str) -> None:
+    if advisor.status is AdvisorStatus.CANCELLED:
+        raise InvalidTransitionError(
+            _ENTITY, advisor.status.value, action, "a cancelled account is closed for good"
+        )
+
+
+def change_preferences(
+    advisor: Advisor,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    *,
+    languages: Iterable[Language | str] | None = None,
+    send_time: dt.time | None = None,
+    reason: str | None = None,
+) -> AdvisorChange | None:
+    """Change what the advisor receives and when: ``languages`` (most preferred first; the
+    morning pack comes in the first one it is written in) and ``send_time`` (Asia/Kolkata).
+    Omitted ones stay as they are. ``None`` when nothing would change (nothing to record).
+
+    By the advisor themselves, an admin or the system; not on a cancelled account."""
+    check_event_args(actor, now, event_id)
+    _may_set(advisor, actor, "change preferences")
+    if languages is None and send_time is None:
+        raise ValidationError("preferences", None, "name at least one of languages, send_time")
+    _not_cancelled(advisor, "change preferences")
+    changes: dict[str, Any] = {}
+    if languages is not None:
+        changes["languages"] = languages
+    if send_time is not None:
+        changes["send_time"] = send_time
+    changed = attrs.evolve(advisor, **changes)  # validated like any Advisor
+    return _settings_change("change_preferences", advisor, changed, actor, now, event_id, reason)
+
+
+def change_whatsapp(
+    advisor: Advisor,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    *,
+    number: str,
+    opted_in: bool,
+    reason: str | None = None,
+) -> AdvisorChange | None:
+    """Set the advisor's WhatsApp number (E.164) and whether they opted in to the morning
+    messages. Opting in stamps ``whatsapp_opt_in_at`` with ``now``, and so does a new number
+    while opted in (the consent on record was given for the old one); staying opted in on the
+    same number keeps the original stamp. Opting out clears it, so the planner plans nothing
+    more for them. ``None`` when nothing would change.
+
+    The event names ``whatsapp_number`` when the number changes, never the number itself. By
+    the advisor themselves, an admin or the system; on a cancelled account only opting out."""
+    check_event_args(actor, now, event_id)
+    _may_set(advisor, actor, "change the WhatsApp integration")
+    number = validate_phone(number, "number")
+    if not isinstance(opted_in, bool):
+        raise ValidationError("opted_in", opted_in, "must be true or false")
+    new_number = number != advisor.whatsapp_number
+    if opted_in or new_number:
+        _not_cancelled(advisor, "change the WhatsApp integration")
+    stamp = None
+    if opted_in:
+        stamp = advisor.whatsapp_opt_in_at
+        if stamp is None or new_number:
+            stamp = now
+    changed = attrs.evolve(advisor, whatsapp_number=number, whatsapp_opt_in_at=stamp)
+    return _settings_change(
+        "change_whatsapp",
+        advisor,
+        changed,
+        actor,
+        now,
+        event_id,
+        reason,
+        extra=("whatsapp_opt_in_at",),
+    )

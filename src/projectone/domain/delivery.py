@@ -87,6 +87,8 @@ _RANK = {status: rank for rank, status in enumerate(_LADDER)}
 _FAILABLE = frozenset({_S.QUEUED, _S.SENDING, _S.SENT})
 _EXPIRABLE = frozenset({_S.QUEUED, _S.SENDING})
 TERMINAL = frozenset({_S.READ, _S.FAILED, _S.EXPIRED})
+# What a person may queue again: a WhatsApp message the worker gave up on.
+_REQUEUEABLE = frozenset({_S.FAILED, _S.EXPIRED})
 
 
 def can_advance(current: DeliveryStatus, new: DeliveryStatus) -> bool:
@@ -357,6 +359,68 @@ class Delivery:
             next_attempt_at=now,
             backup_of=self.id,
             fallback=self.fallback,
+        )
+
+    def requeue_refusal(
+        self,
+        at: dt.datetime,
+        *,
+        cutoff: dt.datetime,
+        has_backup: bool = False,
+        reachable: bool = True,
+    ) -> str | None:
+        """Why :meth:`requeue` would refuse at ``at``, or ``None`` when it would not."""
+        for name, value in (("at", at), ("cutoff", cutoff)):
+            if not isinstance(value, dt.datetime) or value.tzinfo is None:
+                raise ValidationError(name, value, "must be a timezone-aware datetime")
+        if self.channel is not Channel.WHATSAPP:
+            return "only a WhatsApp delivery is retried (an SMS backup is not)"
+        if self.status not in _REQUEUEABLE:
+            return "only a failed or expired delivery is retried"
+        if has_backup:
+            return "an SMS backup already carries it: retrying would send the post twice"
+        if not reachable:
+            return "the advisor no longer receives WhatsApp messages (opted out or inactive)"
+        if at >= cutoff:
+            return (
+                f"too late for WhatsApp: from {cutoff.astimezone(dt.UTC).isoformat()} this "
+                "morning's messages go by SMS"
+            )
+        return None
+
+    def requeue(
+        self,
+        at: dt.datetime,
+        *,
+        cutoff: dt.datetime,
+        has_backup: bool = False,
+        reachable: bool = True,
+    ) -> Delivery:
+        """A person's retry of a WhatsApp delivery that failed or expired: queued again, due at
+        ``at``, as a fresh attempt (no message id, no stamps of the attempt given up on; the
+        last error stays on record until an attempt succeeds, attempts keep counting).
+
+        Refused (``InvalidTransitionError``) for an SMS delivery, for any other status, when
+        the SMS backup already carries the message (``has_backup``), when the advisor is no
+        longer ``reachable`` on WhatsApp (opted out, or not active), and from ``cutoff`` on:
+        the instant from which the worker hands a WhatsApp message to SMS instead of sending
+        it (``RetryPolicy.sms_cutoff`` of the SLA target)."""
+        problem = self.requeue_refusal(
+            at, cutoff=cutoff, has_backup=has_backup, reachable=reachable
+        )
+        if problem is not None:
+            raise InvalidTransitionError("delivery", self.status.value, "retry", problem)
+        return attrs.evolve(
+            self,
+            status=DeliveryStatus.QUEUED,
+            next_attempt_at=at,
+            provider_message_id=None,
+            sent_at=None,
+            delivered_at=None,
+            read_at=None,
+            failed_at=None,
+            lease_owner=None,
+            lease_expires_at=None,
         )
 
     def note_message(self, message_id: str) -> Delivery:

@@ -10,7 +10,7 @@ from typing import Protocol
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
-from projectone.domain.delivery import Channel, Delivery, Variant
+from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
@@ -201,6 +201,21 @@ class DeliveryRepository(Protocol):
 
     async def for_date(self, date: dt.date) -> Sequence[Delivery]:
         """Every delivery planned for ``date``."""
+        ...
+
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        date: dt.date | None = None,
+        status: DeliveryStatus | None = None,
+        channel: Channel | None = None,
+        variant: Variant | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[Delivery], int]:
+        """One page of the deliveries matching every filter given, latest ``scheduled_for``
+        first (then by id), and how many match in all."""
         ...
 
 

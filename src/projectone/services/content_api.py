@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import attrs
 
@@ -23,29 +23,12 @@ from projectone.domain.content import ContentPack, ContentStatus, ContentType, v
 from projectone.domain.errors import ValidationError
 from projectone.ports.unit_of_work import UnitOfWorkFactory
 from projectone.services.compliance import ComplianceResult, ComplianceService, subject_for
+from projectone.services.paging import MAX_PAGE, Page, check_window
 from projectone.services.workflow import BulkItem, ReviewDecision, SubmitResult, WorkflowService
 
-__all__ = ["MAX_PAGE", "ContentApi", "Page"]
+__all__ = ["ContentApi"]
 
-T = TypeVar("T")
-#: The largest page a caller may ask for.
-MAX_PAGE = 200
 _REVIEWERS = (Role.ADMIN, Role.COMPLIANCE_OFFICER)
-
-
-@attrs.frozen(kw_only=True)
-class Page(Generic[T]):
-    items: Sequence[T]
-    total: int
-    limit: int
-    offset: int
-
-
-def _window(limit: int, offset: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError("limit", limit, f"must be 1 to {MAX_PAGE}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 1_000_000:
-        raise ValidationError("offset", offset, "must be 0 to 1000000")
 
 
 @attrs.define
@@ -84,7 +67,7 @@ class ContentApi:
         offset: int = 0,
     ) -> Page[ContentPack]:
         """Packs newest first; an advisor sees only their own (naming another is not found)."""
-        _window(limit, offset)
+        check_window(limit, offset)
         if principal.is_advisor:
             if advisor_id is not None:
                 ensure_visible(principal, "advisor", advisor_id, advisor_id)
@@ -159,7 +142,7 @@ class ContentApi:
 
     async def review_queue(self, principal: Principal, limit: int = 50) -> Sequence[ContentPack]:
         require_role(principal, "review", *_REVIEWERS)
-        _window(limit, 0)
+        check_window(limit, 0)
         return await self.workflow.review_queue(limit)
 
     async def approve(

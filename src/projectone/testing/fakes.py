@@ -809,6 +809,31 @@ class InMemoryDeliveryRepository:
         found = (d for d in self._tx.all_deliveries().values() if d.date == date)
         return sorted(found, key=_by_schedule)
 
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        date: dt.date | None = None,
+        status: DeliveryStatus | None = None,
+        channel: Channel | None = None,
+        variant: Variant | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[Delivery], int]:
+        found = [
+            d
+            for d in self._tx.all_deliveries().values()
+            if (advisor_id is None or d.advisor_id == advisor_id)
+            and (date is None or d.date == date)
+            and (status is None or d.status is status)
+            and (channel is None or d.channel is channel)
+            and (variant is None or d.variant is variant)
+        ]
+        found.sort(key=lambda d: d.id.int)
+        found.sort(key=lambda d: d.scheduled_for, reverse=True)
+        start = max(offset, 0)
+        return found[start : start + max(limit, 0)], len(found)
+
 
 class InMemoryFallbackRepository:
     def __init__(self, tx: InMemoryTransaction) -> None:

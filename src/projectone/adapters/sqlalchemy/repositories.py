@@ -597,6 +597,42 @@ class SqlDeliveryRepository:
         result = await self._conn.execute(query)
         return [mapping.delivery_from_row(row) for row in result.mappings()]
 
+    async def page(
+        self,
+        *,
+        advisor_id: uuid.UUID | None = None,
+        date: dt.date | None = None,
+        status: DeliveryStatus | None = None,
+        channel: Channel | None = None,
+        variant: Variant | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[Delivery], int]:
+        c = deliveries.c
+        where: list[sa.ColumnElement[bool]] = []
+        if advisor_id is not None:
+            where.append(c.advisor_id == advisor_id)
+        if date is not None:
+            where.append(c.date == date)
+        if status is not None:
+            where.append(c.status == status.value)
+        if channel is not None:
+            where.append(c.channel == channel.value)
+        if variant is not None:
+            where.append(c.variant == variant.value)
+        total = await self._conn.scalar(
+            sa.select(sa.func.count()).select_from(deliveries).where(*where)
+        )
+        query = (
+            deliveries.select()
+            .where(*where)
+            .order_by(c.scheduled_for.desc(), c.id)
+            .limit(max(limit, 0))
+            .offset(max(offset, 0))
+        )
+        rows = (await self._conn.execute(query)).mappings()
+        return [mapping.delivery_from_row(row) for row in rows], int(total or 0)
+
 
 # pg_advisory_xact_lock key serialising writers of the audit chain ("p1audit" as a bigint).
 AUDIT_CHAIN_LOCK = int.from_bytes(b"p1audit", "big")

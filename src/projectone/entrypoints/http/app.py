@@ -21,7 +21,9 @@ from aiohttp import web
 from projectone import __version__
 from projectone.container import Container, resolve, shutdown
 from projectone.domain.errors import ProjectOneError, ValidationError
+from projectone.entrypoints.http.advisors import advisor_endpoints
 from projectone.entrypoints.http.content import content_endpoints
+from projectone.entrypoints.http.deliveries import delivery_endpoints
 from projectone.entrypoints.http.endpoints import (
     Endpoint,
     HttpError,
@@ -29,6 +31,7 @@ from projectone.entrypoints.http.endpoints import (
     path_uuid,
 )
 from projectone.entrypoints.http.errors import REQUEST_ID, error_response, request_id_of, status_of
+from projectone.entrypoints.http.realtime import WEBSOCKET_DESCRIPTION, add_realtime_routes
 from projectone.entrypoints.http.security import RATE, guarded, principal_of, rate_headers
 from projectone.entrypoints.http.webhooks import webhook_endpoints
 
@@ -90,7 +93,10 @@ async def _errors(request: web.Request, handler: _Handler) -> web.StreamResponse
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason, request_id)
+        response = error_response(exc.status, code, exc.reason, request_id)
+        if "Allow" in exc.headers:  # a 405 names the methods that are allowed (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         _log.exception(
             "unhandled error on %s %s (request %s)", request.method, request.path, request_id
@@ -216,7 +222,14 @@ def endpoints(key: web.AppKey[Container] = CONTAINER) -> list[Endpoint]:
             response={"type": "object"},
         ),
     ]
-    return [*public, *webhook_endpoints(key), *content_endpoints(key), *_audit_endpoints(key)]
+    return [
+        *public,
+        *webhook_endpoints(key),
+        *content_endpoints(key),
+        *advisor_endpoints(key),
+        *delivery_endpoints(key),
+        *_audit_endpoints(key),
+    ]
 
 
 _OPENAPI = web.AppKey("openapi", dict)
@@ -227,7 +240,11 @@ def create_app(container: Container) -> web.Application:
     app = web.Application(middlewares=[_request_id, _errors], client_max_size=MAX_BODY_BYTES)
     app[CONTAINER] = container
     declared = endpoints(CONTAINER)
-    app[_OPENAPI] = openapi_document(declared, title="projectone", version=__version__)
+    app[_OPENAPI] = {
+        **openapi_document(declared, title="projectone", version=__version__),
+        # OpenAPI cannot describe WebSocket messages: they are listed under an extension.
+        "x-websocket": WEBSOCKET_DESCRIPTION,
+    }
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -236,4 +253,5 @@ def create_app(container: Container) -> web.Application:
     app.cleanup_ctx.append(resources)
     for endpoint in declared:
         app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint, CONTAINER))
+    add_realtime_routes(app, CONTAINER)
     return app

@@ -13,58 +13,67 @@ from projectone.domain.audit import AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentType
 from projectone.domain.language import Language
 from projectone.entrypoints.http.endpoints import (
+    PAGING,
     Endpoint,
     Query,
+    page_response,
     path_uuid,
     query_enum,
     query_int,
+    query_page,
     query_uuid,
     read_body,
 )
 from projectone.entrypoints.http.errors import request_id_of
 from projectone.entrypoints.http.security import principal_of
 from projectone.services.compliance import ComplianceResult
-from projectone.services.content_api import MAX_PAGE, ContentApi
+from projectone.services.content_api import ContentApi
+from projectone.services.paging import MAX_PAGE
 from projectone.services.workflow import ReviewDecision
 
 __all__ = ["PACK_SCHEMA", "content_endpoints", "pack_doc"]
 
 
+_VARIANTS = {"schema": {"minProperties": 1}}
+
+
 @attrs.frozen(kw_only=True)
 class VariantBody:
-    title: str
-    body: str
+    title: str = attrs.field(metadata={"schema": {"minLength": 1, "pattern": r"\S"}})
+    body: str = attrs.field(metadata={"schema": {"minLength": 1, "pattern": r"\S"}})
     cta: str = ""
     disclaimer: str = ""
 
 
 @attrs.frozen(kw_only=True)
 class CreateContent:
-    topic: str
-    variants: dict[Language, VariantBody]
+    topic: str = attrs.field(
+        metadata={"schema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
+    )
+    variants: dict[Language, VariantBody] = attrs.field(metadata=_VARIANTS)
     advisor_id: uuid.UUID | None = None
     type: ContentType = ContentType.DAILY_POST
 
 
 @attrs.frozen(kw_only=True)
 class UpdateDraft:
-    variants: dict[Language, VariantBody]
+    variants: dict[Language, VariantBody] = attrs.field(metadata=_VARIANTS)
 
 
 @attrs.frozen(kw_only=True)
 class CheckContent:
-    variants: dict[Language, VariantBody]
+    variants: dict[Language, VariantBody] = attrs.field(metadata=_VARIANTS)
     advisor_id: uuid.UUID | None = None
 
 
 @attrs.frozen(kw_only=True)
 class Approve:
-    note: str | None = None
+    note: str | None = attrs.field(default=None, metadata={"schema": {"pattern": r"\S"}})
 
 
 @attrs.frozen(kw_only=True)
 class Reject:
-    note: str
+    note: str = attrs.field(metadata={"schema": {"minLength": 1, "pattern": r"\S"}})
 
 
 @attrs.frozen(kw_only=True)
@@ -76,7 +85,9 @@ class Decision:
 
 @attrs.frozen(kw_only=True)
 class BulkReview:
-    decisions: list[Decision]
+    decisions: list[Decision] = attrs.field(
+        metadata={"schema": {"minItems": 1, "maxItems": MAX_PAGE}}
+    )
 
 
 def _variants(given: dict[Language, VariantBody]) -> dict[Language, dict[str, str]]:
@@ -242,21 +253,15 @@ def content_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
         return web.json_response(pack_doc(pack), status=201)
 
     async def list_content(request: web.Request) -> web.StreamResponse:
+        limit, offset = query_page(request)
         page = await (await api(request)).list_packs(
             principal_of(request),
             advisor_id=query_uuid(request, "advisor_id"),
             status=query_enum(request, "status", ContentStatus),
-            limit=query_int(request, "limit", 50, 1, MAX_PAGE),
-            offset=query_int(request, "offset", 0, 0, 1_000_000),
+            limit=limit,
+            offset=offset,
         )
-        return web.json_response(
-            {
-                "items": [pack_doc(p) for p in page.items],
-                "total": page.total,
-                "limit": page.limit,
-                "offset": page.offset,
-            }
-        )
+        return page_response(page, pack_doc)
 
     async def get_content(request: web.Request) -> web.StreamResponse:
         pack_id = path_uuid(request, "pack_id", "content_pack")
@@ -355,10 +360,7 @@ def content_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
         )
 
     pack = "/v1/content/{pack_id}"
-    paging = (
-        Query(name="limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-        Query(name="offset", schema={"type": "integer", "minimum": 0, "maximum": 1_000_000}),
-    )
+    paging = PAGING
     return [
         Endpoint(
             method="POST",

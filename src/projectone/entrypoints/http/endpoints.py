@@ -25,15 +25,23 @@ from aiohttp import web
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from projectone.domain.errors import NotFoundError, ProjectOneError, ValidationError
+from projectone.services.paging import MAX_OFFSET, MAX_PAGE, Page
 
 __all__ = [
     "ERROR_SCHEMA",
+    "PAGING",
     "Endpoint",
     "HttpError",
     "Query",
     "json_schema",
     "openapi_document",
+    "page_response",
     "path_uuid",
+    "query_date",
+    "query_enum",
+    "query_int",
+    "query_page",
+    "query_uuid",
     "read_body",
 ]
 
@@ -104,6 +112,10 @@ class Endpoint:
     query: tuple[Query, ...] = ()
     status: int = 200
     response: Mapping[str, Any] | None = None
+    #: The media type of the success answer (the webhook handshake answers plain text).
+    response_type: str = "application/json"
+    #: A body the handler reads itself (documentation only; ``body`` is structured).
+    raw_body: Mapping[str, Any] | None = None
     #: Error statuses worth documenting beyond the ones every endpoint may answer.
     errors: tuple[int, ...] = ()
 
@@ -247,7 +259,12 @@ def json_schema(kind: Any) -> dict[str, Any]:
         properties = {}
         required = []
         for field in attrs.fields(kind):
-            properties[field.name] = json_schema(hints[field.name])
+            # Constraints the server enforces (non-empty text, list sizes) are declared on the
+            # field, so the document promises no more than the server accepts.
+            properties[field.name] = {
+                **json_schema(hints[field.name]),
+                **field.metadata.get("schema", {}),
+            }
             if field.default is attrs.NOTHING:
                 required.append(field.name)
         out: dict[str, Any] = {
@@ -324,6 +341,11 @@ def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str)
                 "required": True,
                 "content": {"application/json": {"schema": json_schema(endpoint.body)}},
             }
+        elif endpoint.raw_body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": dict(endpoint.raw_body)}},
+            }
         operation["security"] = [] if endpoint.public else [{"bearerAuth": []}]
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
     return {
@@ -342,7 +364,7 @@ def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str)
 def _responses(endpoint: Endpoint) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": "OK"}
     if endpoint.response is not None:
-        answer["content"] = {"application/json": {"schema": dict(endpoint.response)}}
+        answer["content"] = {endpoint.response_type: {"schema": dict(endpoint.response)}}
     responses: dict[str, Any] = {str(endpoint.status): answer}
     statuses = set(endpoint.errors)
     if not endpoint.public:
@@ -390,3 +412,45 @@ def query_uuid(request: web.Request, name: str) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         raise ValidationError(name, text, "must be a UUID") from None
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def query_date(request: web.Request, name: str) -> dt.date | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        if _DAY.fullmatch(text) is None:
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(name, text, "must be a date YYYY-MM-DD") from None
+
+
+#: The ``limit`` and ``offset`` query parameters every list takes.
+PAGING = (
+    Query(name="limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+    Query(name="offset", schema={"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
+)
+
+
+def query_page(request: web.Request) -> tuple[int, int]:
+    """``limit`` (default 50) and ``offset`` (default 0) from the query, bounds checked."""
+    return (
+        query_int(request, "limit", 50, 1, MAX_PAGE),
+        query_int(request, "offset", 0, 0, MAX_OFFSET),
+    )
+
+
+def page_response(page: Page[Any], doc: Callable[[Any], Mapping[str, Any]]) -> web.Response:
+    """A page as the API answers every list: items, total, limit, offset."""
+    return web.json_response(
+        {
+            "items": [doc(item) for item in page.items],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from projectone.adapters.whatsapp_webhook import verify_handshake
 from projectone.container import Container, resolve
-from projectone.entrypoints.http.endpoints import Endpoint
+from projectone.entrypoints.http.endpoints import Endpoint, Query
 from projectone.entrypoints.http.errors import error_response, request_id_of
 
 __all__ = ["WEBHOOK_PATH", "webhook_endpoints"]
@@ -64,7 +64,13 @@ def webhook_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
             summary="Meta's verification handshake (hub.mode, hub.verify_token, hub.challenge)",
             tag="webhooks",
             public=True,
+            query=(
+                Query(name="hub.mode", schema={"type": "string"}, required=True),
+                Query(name="hub.verify_token", schema={"type": "string"}, required=True),
+                Query(name="hub.challenge", schema={"type": "string"}, required=True),
+            ),
             response={"type": "string"},
+            response_type="text/plain",
             errors=(403,),
         ),
         Endpoint(
@@ -75,6 +81,8 @@ def webhook_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
             tag="webhooks",
             public=True,
             response={"type": "object", "properties": counts},
-            errors=(400, 401, 413),
+            # Meta's payload (entry[].changes[].value), signed with X-Hub-Signature-256.
+            raw_body={"type": "object", "properties": {"object": {"type": "string"}}},
+            errors=(400, 401, 413, 422),
         ),
     ]
