@@ -8,12 +8,12 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from projectone.container import Container, resolve
+from projectone.container import Container
 from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier, parse_send_time
 from projectone.domain.language import Language
 from projectone.entrypoints.http.endpoints import Endpoint, path_uuid, read_body
 from projectone.entrypoints.http.errors import request_id_of
-from projectone.entrypoints.http.security import principal_of
+from projectone.entrypoints.http.security import principal_of, provided
 from projectone.services.advisor_api import AdvisorApi, AdvisorProfile, WhatsAppIntegration
 
 __all__ = [
@@ -145,7 +145,7 @@ def whatsapp_doc(integration: WhatsAppIntegration) -> dict[str, Any]:
 
 def advisor_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
     async def api(request: web.Request) -> AdvisorApi:
-        return await resolve(request.app[key].advisor_api)
+        return await provided(request, key, "advisor_api")  # type: ignore[no-any-return]
 
     async def get_advisor(request: web.Request) -> web.StreamResponse:
         advisor_id = path_uuid(request, "advisor_id", "advisor")

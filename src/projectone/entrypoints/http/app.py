@@ -32,7 +32,13 @@ from projectone.entrypoints.http.endpoints import (
 )
 from projectone.entrypoints.http.errors import REQUEST_ID, error_response, request_id_of, status_of
 from projectone.entrypoints.http.realtime import WEBSOCKET_DESCRIPTION, add_realtime_routes
-from projectone.entrypoints.http.security import RATE, guarded, principal_of, rate_headers
+from projectone.entrypoints.http.security import (
+    RATE,
+    guarded,
+    prepare_provided,
+    principal_of,
+    rate_headers,
+)
 from projectone.entrypoints.http.webhooks import webhook_endpoints
 
 __all__ = ["CONTAINER", "MAX_BODY_BYTES", "REQUEST_ID", "create_app", "endpoints"]
@@ -239,6 +245,7 @@ def create_app(container: Container) -> web.Application:
     """The application for ``container``; closing the application closes its resources."""
     app = web.Application(middlewares=[_request_id, _errors], client_max_size=MAX_BODY_BYTES)
     app[CONTAINER] = container
+    prepare_provided(app)
     declared = endpoints(CONTAINER)
     app[_OPENAPI] = {
         **openapi_document(declared, title="projectone", version=__version__),

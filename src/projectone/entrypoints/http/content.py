@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from projectone.container import Container, resolve
+from projectone.container import Container
 from projectone.domain.audit import AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, ContentType
 from projectone.domain.language import Language
@@ -25,7 +25,7 @@ from projectone.entrypoints.http.endpoints import (
     read_body,
 )
 from projectone.entrypoints.http.errors import request_id_of
-from projectone.entrypoints.http.security import principal_of
+from projectone.entrypoints.http.security import principal_of, provided
 from projectone.services.compliance import ComplianceResult
 from projectone.services.content_api import ContentApi
 from projectone.services.paging import MAX_PAGE
@@ -238,7 +238,7 @@ def _event_doc(event: AuditEvent) -> dict[str, Any]:
 
 def content_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
     async def api(request: web.Request) -> ContentApi:
-        return await resolve(request.app[key].content_api)
+        return await provided(request, key, "content_api")  # type: ignore[no-any-return]
 
     async def create_content(request: web.Request) -> web.StreamResponse:
         body = await read_body(request, CreateContent)

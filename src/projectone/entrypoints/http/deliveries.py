@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from projectone.container import Container, resolve
+from projectone.container import Container
 from projectone.domain.delivery import Channel, DeliveryStatus, SlaOutcome, Variant
 from projectone.domain.language import Language
 from projectone.entrypoints.http.endpoints import (
@@ -23,7 +23,7 @@ from projectone.entrypoints.http.endpoints import (
     query_uuid,
     read_body,
 )
-from projectone.entrypoints.http.security import principal_of
+from projectone.entrypoints.http.security import principal_of, provided
 from projectone.services.delivery_api import MAX_PLAN_AHEAD_DAYS, DeliveryApi, DeliveryView
 from projectone.services.morning import PlanResult
 
@@ -185,7 +185,7 @@ def plan_doc(result: PlanResult) -> dict[str, Any]:
 
 def delivery_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
     async def api(request: web.Request) -> DeliveryApi:
-        return await resolve(request.app[key].delivery_api)
+        return await provided(request, key, "delivery_api")  # type: ignore[no-any-return]
 
     async def list_deliveries(request: web.Request) -> web.StreamResponse:
         limit, offset = query_page(request)
