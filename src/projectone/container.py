@@ -53,6 +53,7 @@ from projectone.ports.sms import DltTemplate
 from projectone.ports.unit_of_work import UnitOfWorkFactory
 from projectone.services.advisor_api import AdvisorApi
 from projectone.services.ai_studio import DEFAULT_PRICES, AiPolicy, AiStudio, GuardedReviewer
+from projectone.services.analytics_api import AnalyticsApi
 from projectone.services.audit import AuditService
 from projectone.services.catalog import CatalogService
 from projectone.services.compliance import ComplianceService
@@ -407,6 +408,7 @@ class Container(containers.DeclarativeContainer):
         MorningService, uow_factory=uow_factory, clock=clock, ids=ids, rulebook=rulebook
     )
     advisor_api = providers.Factory(AdvisorApi, uow_factory=uow_factory, clock=clock, ids=ids)
+    analytics_api = providers.Factory(AnalyticsApi, uow_factory=uow_factory, clock=clock)
     delivery_api = providers.Factory(
         DeliveryApi,
         uow_factory=uow_factory,

@@ -161,6 +161,8 @@ MATRIX: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
         {"decisions": [{"pack_id": "{pending}", "approve": True}]},
         (403, 403, 200, 200, 401),
     ),
+    ("GET", "/v1/analytics/dashboard", None, (200, 200, 200, 200, 401)),
+    ("GET", "/v1/analytics/dashboard?advisor_id={me}", None, (200, 404, 200, 200, 401)),
     ("GET", "/v1/audit/verify", None, (403, 403, 200, 403, 401)),
     ("GET", "/v1/audit/content/{draft}", None, (403, 403, 200, 403, 401)),
 ]
@@ -207,6 +209,21 @@ async def test_an_advisor_lists_only_their_own_packs(api: Api) -> None:
     assert mine["total"] == 2
     assert everything["total"] == 3
     assert len(everything["items"]) == 1
+
+
+async def test_the_dashboard_counts_an_advisors_own_content_and_staff_see_everyone(
+    api: Api,
+) -> None:
+    _, mine, _ = await api.call("GET", "/v1/analytics/dashboard", "own")
+    assert mine["advisor_id"] == str(api.me.id)
+    assert mine["content"]["created"] == 2
+    assert mine["approval"]["submitted"] == 1
+    assert mine["approval"]["pending_review"] == 1
+    assert mine["deliveries"]["total"] == 0
+    assert mine["sla"]["planned"] == 0
+    _, everyone, _ = await api.call("GET", "/v1/analytics/dashboard", "admin")
+    assert everyone["advisor_id"] is None
+    assert everyone["content"]["created"] == 3
 
 
 async def test_another_advisors_pack_is_not_found_whatever_the_method(api: Api) -> None:
@@ -349,6 +366,21 @@ async def test_a_suspended_advisor_account_is_refused_with_403(sqlite_url: str) 
         ("GET", "/v1/content?offset=abc", {}, 422, "validation_error"),
         ("GET", "/v1/content?advisor_id=12", {}, 422, "validation_error"),
         ("GET", "/v1/content/not-a-uuid", {}, 404, "not_found"),
+        (
+            "GET",
+            "/v1/analytics/dashboard?since=2026-02-01&until=2026-01-01",
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "GET",
+            "/v1/analytics/dashboard?since=2026-01-01&until=2026-12-31",
+            {},
+            422,
+            "validation_error",
+        ),
+        ("GET", "/v1/analytics/dashboard?since=yesterday", {}, 422, "validation_error"),
         ("DELETE", "/v1/content", {}, 405, "method_not_allowed"),
     ],
 )
@@ -436,7 +468,14 @@ async def test_the_openapi_document_lists_exactly_the_served_routes(api: Api) ->
             assert operation["responses"], (method, path)
             protected = operation["security"] != []
             assert protected == path.startswith(
-                ("/v1/content", "/v1/review", "/v1/audit", "/v1/advisors", "/v1/deliveries")
+                (
+                    "/v1/content",
+                    "/v1/review",
+                    "/v1/audit",
+                    "/v1/advisors",
+                    "/v1/deliveries",
+                    "/v1/analytics",
+                )
             )
     assert set(doc["x-websocket"]) == {WS_PATH}
 

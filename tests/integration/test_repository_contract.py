@@ -794,6 +794,38 @@ async def test_a_page_of_packs_is_newest_first_with_the_total(uow_factory: UowFa
     assert (list(beyond), beyond_total) == ([], 6)
 
 
+async def test_packs_created_in_a_period_are_listed_oldest_first(
+    uow_factory: UowFactory,
+) -> None:
+    me, other = make_advisor(780), make_advisor(781)
+    at = [T0 + dt.timedelta(days=n) for n in range(4)]
+    mine = [make_pack(me.id, created_at=when) for when in at]
+    theirs = make_pack(other.id, created_at=at[1])
+    shared = make_pack(None, created_at=at[1])
+    await add_committed(uow_factory, me, other, *mine, theirs, shared)
+    async with uow_factory() as uow:
+        window = await uow.content.created_between(me.id, at[1], at[3])
+        everyone = await uow.content.created_between(None, at[1], at[2])
+    assert [p.id for p in window] == [mine[1].id, mine[2].id]
+    assert sorted(p.id.int for p in everyone) == sorted(p.id.int for p in (mine[1], theirs))
+
+
+async def test_deliveries_between_two_dates_include_both_ends(uow_factory: UowFactory) -> None:
+    me, other = make_advisor(782), make_advisor(783)
+    mine, theirs = make_pack(me.id), make_pack(other.id)
+    days = [DAY + dt.timedelta(days=n) for n in range(4)]
+    planned = [make_delivery(me, mine, date=day) for day in days]
+    elsewhere = make_delivery(other, theirs, date=days[1])
+    await add_committed(uow_factory, me, other, mine, theirs, *planned, elsewhere)
+    async with uow_factory() as uow:
+        window = await uow.deliveries.between(me.id, days[1], days[2])
+        everyone = await uow.deliveries.between(None, days[1], days[1])
+        none = await uow.deliveries.between(me.id, days[3] + dt.timedelta(days=1), days[3])
+    assert [d.id for d in window] == [planned[1].id, planned[2].id]
+    assert {d.id for d in everyone} == {planned[1].id, elsewhere.id}
+    assert list(none) == []
+
+
 async def test_topics_for_lists_an_advisors_posts_by_day_newest_first(
     uow_factory: UowFactory,
 ) -> None:

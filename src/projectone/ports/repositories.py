@@ -110,6 +110,13 @@ class ContentRepository(Protocol):
         by id), and how many match in all."""
         ...
 
+    async def created_between(
+        self, advisor_id: uuid.UUID | None, since: dt.datetime, until: dt.datetime
+    ) -> Sequence[ContentPack]:
+        """Packs created in ``[since, until)`` (of one advisor, or every advisor's but not the
+        shared library's when ``None``), oldest first."""
+        ...
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:
@@ -157,6 +164,13 @@ class DeliveryRepository(Protocol):
         """Write the state (``STATE_FIELDS``: status, attempts, stamps, errors, lease…) of many
         deliveries at once, as a batch of outcomes needs; their plan was fixed when they were
         added. ``NotFoundError`` for a missing one."""
+        ...
+
+    async def between(
+        self, advisor_id: uuid.UUID | None, since: dt.date, until: dt.date
+    ) -> Sequence[Delivery]:
+        """Deliveries dated ``since`` to ``until`` inclusive (of one advisor, or all), by date
+        and schedule."""
         ...
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:

@@ -600,6 +600,18 @@ class InMemoryContentRepository:
         start = max(offset, 0)
         return found[start : start + max(limit, 0)], len(found)
 
+    async def created_between(
+        self, advisor_id: uuid.UUID | None, since: dt.datetime, until: dt.datetime
+    ) -> Sequence[ContentPack]:
+        found = [
+            p
+            for p in self._tx.all_packs().values()
+            if (p.advisor_id is not None if advisor_id is None else p.advisor_id == advisor_id)
+            and since <= p.created_at < until
+        ]
+        found.sort(key=lambda p: (p.created_at, p.id.int))
+        return found
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:
@@ -750,6 +762,17 @@ class InMemoryDeliveryRepository:
             # As the SQL adapter does: a delivery's plan is fixed, only its state is written.
             state = {name: getattr(delivery, name) for name in STATE_FIELDS}
             self._tx.update_delivery(attrs.evolve(current[delivery.id], **state))
+
+    async def between(
+        self, advisor_id: uuid.UUID | None, since: dt.date, until: dt.date
+    ) -> Sequence[Delivery]:
+        found = [
+            d
+            for d in self._tx.all_deliveries().values()
+            if since <= d.date <= until and (advisor_id is None or d.advisor_id == advisor_id)
+        ]
+        found.sort(key=lambda d: (d.date, d.scheduled_for, d.id.int))
+        return found
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
         return {

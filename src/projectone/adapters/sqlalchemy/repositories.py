@@ -342,6 +342,23 @@ class SqlContentRepository:
         rows = (await self._conn.execute(query)).mappings()
         return [mapping.pack_from_row(row) for row in rows], int(total or 0)
 
+    async def created_between(
+        self, advisor_id: uuid.UUID | None, since: dt.datetime, until: dt.datetime
+    ) -> Sequence[ContentPack]:
+        c = content_packs.c
+        owner = c.advisor_id.is_not(None) if advisor_id is None else c.advisor_id == advisor_id
+        query = (
+            content_packs.select()
+            .where(
+                owner,
+                c.created_at >= mapping.to_db_time(since),
+                c.created_at < mapping.to_db_time(until),
+            )
+            .order_by(c.created_at, c.id)
+        )
+        result = await self._conn.execute(query)
+        return [mapping.pack_from_row(row) for row in result.mappings()]
+
     async def topics_for(
         self, advisor_id: uuid.UUID, since: dt.date, until: dt.date
     ) -> Sequence[tuple[str, dt.date]]:
@@ -453,6 +470,17 @@ class SqlDeliveryRepository:
     async def update_many(self, items: Iterable[Delivery]) -> None:
         rows = [mapping.delivery_state_to_row(d) for d in items]
         await _update_many_by_id(self._conn, deliveries, rows, "delivery")
+
+    async def between(
+        self, advisor_id: uuid.UUID | None, since: dt.date, until: dt.date
+    ) -> Sequence[Delivery]:
+        c = deliveries.c
+        query = deliveries.select().where(c.date >= since, c.date <= until)
+        if advisor_id is not None:
+            query = query.where(c.advisor_id == advisor_id)
+        query = query.order_by(c.date, c.scheduled_for, c.id)
+        result = await self._conn.execute(query)
+        return [mapping.delivery_from_row(row) for row in result.mappings()]
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
         query = sa.select(

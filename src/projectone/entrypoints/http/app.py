@@ -22,6 +22,7 @@ from projectone import __version__
 from projectone.container import Container, resolve, shutdown
 from projectone.domain.errors import ProjectOneError, ValidationError
 from projectone.entrypoints.http.advisors import advisor_endpoints
+from projectone.entrypoints.http.analytics import analytics_endpoints
 from projectone.entrypoints.http.content import content_endpoints
 from projectone.entrypoints.http.deliveries import delivery_endpoints
 from projectone.entrypoints.http.endpoints import (
@@ -234,6 +235,7 @@ def endpoints(key: web.AppKey[Container] = CONTAINER) -> list[Endpoint]:
         *content_endpoints(key),
         *advisor_endpoints(key),
         *delivery_endpoints(key),
+        *analytics_endpoints(key),
         *_audit_endpoints(key),
     ]
 
