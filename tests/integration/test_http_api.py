@@ -7,6 +7,7 @@ The application is served by aiohttp on 127.0.0.1 and called with a real client 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import aiohttp
 import attrs
 import pytest
+from aiohttp import web
 
 from projectone.adapters.jwt_auth import issue_token
 from projectone.adapters.sqlalchemy import create_engine, upgrade
@@ -24,6 +26,7 @@ from projectone.domain.audit import Actor, Role
 from projectone.domain.content import ContentStatus
 from projectone.entrypoints.http import create_app
 from projectone.entrypoints.http.realtime import WS_PATH
+from projectone.entrypoints.http.request_log import RequestIdFilter
 from projectone.settings import JwtSettings, RateLimitSettings, Settings, WorkflowSettings
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.http_client import ApiClient, advisor_token, serve, staff_token
@@ -490,3 +493,38 @@ async def test_the_api_runs_on_postgresql_too(postgres_url: str) -> None:
             "POST", f"/v1/review/{api.ids['pending']}/approve", "officer", {"note": "fine"}
         )
         assert (status, doc["status"]) == (200, ContentStatus.APPROVED.value)
+
+
+async def test_log_lines_written_during_a_request_carry_its_request_id(sqlite_url: str) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    keep.addFilter(RequestIdFilter())
+    log = logging.getLogger("projectone.test.request_log")
+    log.addHandler(keep)
+    log.setLevel(logging.INFO)
+
+    async def noisy(_: web.Request) -> web.Response:
+        log.info("inside")
+        return web.json_response({})
+
+    app = create_app(build_container(Settings(database_url=sqlite_url)))
+    app.router.add_get("/noisy", noisy)
+    try:
+        async with (
+            serve(app) as url,
+            aiohttp.ClientSession() as session,
+            session.get(f"{url}/noisy", headers={"X-Request-ID": "req-77"}) as answer,
+        ):
+            assert answer.headers["X-Request-ID"] == "req-77"
+        log.info("outside")
+    finally:
+        log.removeHandler(keep)
+    assert [(r.getMessage(), r.request_id) for r in records] == [  # type: ignore[attr-defined]
+        ("inside", "req-77"),
+        ("outside", "-"),
+    ]

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -67,6 +68,7 @@ from projectone.entrypoints.cli_worker import run_dispatch, run_worker
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
 from projectone.entrypoints.http import create_app
+from projectone.entrypoints.http.request_log import ACCESS_LOG_FORMAT, LOG_FORMAT, RequestIdFilter
 from projectone.entrypoints.sla_html import CAPTION as SLA_CAPTION
 from projectone.entrypoints.sla_html import render_sla_html, summary_rows
 from projectone.services.compliance import ComplianceResult, ComplianceService
@@ -501,7 +503,11 @@ def _summary_table(date: dt.date, s: SlaSummary) -> Table:
 
 async def _serve(args: argparse.Namespace, err: Console) -> int:
     container = build_container(settings_of(args))
-    runner = web.AppRunner(create_app(container))
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    runner = web.AppRunner(create_app(container), access_log_format=ACCESS_LOG_FORMAT)
     await runner.setup()
     try:
         site = web.TCPSite(runner, args.host, args.port)

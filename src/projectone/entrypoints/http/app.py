@@ -33,6 +33,7 @@ from projectone.entrypoints.http.endpoints import (
 )
 from projectone.entrypoints.http.errors import REQUEST_ID, error_response, request_id_of, status_of
 from projectone.entrypoints.http.realtime import WEBSOCKET_DESCRIPTION, add_realtime_routes
+from projectone.entrypoints.http.request_log import REQUEST_ID_VAR
 from projectone.entrypoints.http.security import (
     RATE,
     guarded,
@@ -70,7 +71,11 @@ _HTTP_CODES = {
 async def _request_id(request: web.Request, handler: _Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-ID", "")
     request[REQUEST_ID] = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
-    response = await handler(request)
+    token = REQUEST_ID_VAR.set(request[REQUEST_ID])  # every log line of this request has it
+    try:
+        response = await handler(request)
+    finally:
+        REQUEST_ID_VAR.reset(token)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
     response.headers.update(_SECURITY_HEADERS)
     decision = request.get(RATE)
