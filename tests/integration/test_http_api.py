@@ -369,6 +369,7 @@ async def test_a_suspended_advisor_account_is_refused_with_403(sqlite_url: str) 
         ("GET", "/v1/content?offset=abc", {}, 422, "validation_error"),
         ("GET", "/v1/content?advisor_id=12", {}, 422, "validation_error"),
         ("GET", "/v1/content/not-a-uuid", {}, 404, "not_found"),
+        ("GET", f"/v1/audit/content/{uuid.UUID(int=5)}", {"who": "admin"}, 404, "not_found"),
         (
             "GET",
             "/v1/analytics/dashboard?since=2026-02-01&until=2026-01-01",
@@ -394,7 +395,7 @@ async def test_bad_input_is_a_4xx_json_error_and_writes_nothing(
     got, doc, _ = await api.call(
         method,
         path,
-        "own",
+        kwargs.get("who", "own"),
         kwargs.get("body"),
         data=kwargs.get("data"),
         headers=kwargs.get("headers"),
@@ -410,6 +411,10 @@ async def test_a_field_error_names_the_field(api: Api) -> None:
     assert doc["error"]["details"] == {"fields": {"colour": "unknown field"}}
     _, doc, _ = await api.call("GET", "/v1/content?limit=0", "own")
     assert list(doc["error"]["details"]["fields"]) == ["limit"]
+    _, doc, _ = await api.call(
+        "POST", "/v1/content", "own", {"topic": "sip", "variants": {"en": {**EN, "title": " "}}}
+    )
+    assert list(doc["error"]["details"]["fields"]) == ["variants.en.title"]
 
 
 # -- rate limits --------------------------------------------------------------------------------

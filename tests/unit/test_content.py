@@ -19,6 +19,7 @@ from projectone.domain import (
     canonical_json,
     content_hash,
 )
+from projectone.domain.content import variants_of
 from projectone.testing.strategies import content_packs, content_variants
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
@@ -86,6 +87,23 @@ def test_a_pack_needs_a_variant_and_each_variant_a_title_and_body() -> None:
     with pytest.raises(ValidationError) as caught:
         pack(fr=ContentVariant(title="t", body="b"))
     assert caught.value.field == "variants"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"title": " ", "body": "b"}, "variants.hi.title"),
+        ({"title": "t"}, "variants.hi.body"),
+        ({"title": "t", "body": "b", "colour": "red"}, "variants.hi.colour"),
+        ({"title": "t", "body": 42}, "variants.hi.body"),
+    ],
+)
+def test_a_variant_given_as_fields_names_the_field_where_it_is(
+    fields: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        variants_of({"hi": fields})
+    assert caught.value.field == field
 
 
 def test_a_post_longer_than_whatsapp_allows_is_refused() -> None:

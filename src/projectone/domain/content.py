@@ -135,6 +135,24 @@ class ContentVariant:
         return "\n\n".join(parts)
 
 
+_VARIANT_FIELDS = ("title", "body", "cta", "disclaimer")
+
+
+def _variant(language: Language, fields: Mapping[Any, Any]) -> ContentVariant:
+    """A variant from its fields; an error names the field where it is (``variants.hi.title``)."""
+    where = f"variants.{language.value}"
+    unknown = sorted(str(k) for k in fields if k not in _VARIANT_FIELDS)
+    if unknown:
+        raise ValidationError(f"{where}.{unknown[0]}", fields[unknown[0]], "is not a variant field")
+    try:
+        return ContentVariant(**fields)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}.{exc.field}", exc.value, exc.reason) from None
+    except TypeError:  # a required field is missing
+        missing = [name for name in ("title", "body") if name not in fields]
+        raise ValidationError(f"{where}.{missing[0]}", None, "is required") from None
+
+
 def variants_of(value: Mapping[Any, Any]) -> Mapping[Language, ContentVariant]:
     """Language (or its code) → variant (or its fields), validated and sorted by language,
     as a pack holds them; ``ValidationError`` otherwise."""
@@ -144,7 +162,7 @@ def variants_of(value: Mapping[Any, Any]) -> Mapping[Language, ContentVariant]:
     for lang, variant in value.items():
         language = to_enum(Language, "variants", lang)
         if isinstance(variant, Mapping):
-            variant = ContentVariant(**variant)
+            variant = _variant(language, variant)
         if not isinstance(variant, ContentVariant):
             raise ValidationError(f"variants.{language.value}", variant, "must be a variant")
         out[language] = variant

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
@@ -96,11 +97,14 @@ class AuditService:
         require_role(principal, "verify the audit trail", Role.ADMIN)
         return await self.verify()
 
-    async def history_as(
-        self, principal: Principal, entity_type: str, entity_id: str
+    async def pack_history_as(
+        self, principal: Principal, pack_id: uuid.UUID
     ) -> Sequence[AuditEvent]:
+        """A content pack's events, for an admin; ``NotFoundError`` for an unknown pack."""
         require_role(principal, "read the audit trail", Role.ADMIN)
-        return await self.history(entity_type, entity_id)
+        async with self.uow_factory() as uow:
+            await uow.content.get(pack_id)
+            return await uow.audit.for_entity("content_pack", str(pack_id))
 
 
 def _unreadable(count: int, head: str, after: int, exc: ProjectOneError) -> ChainReport:

@@ -137,7 +137,7 @@ def _audit_endpoints(key: web.AppKey[Container]) -> list[Endpoint]:
     async def pack_audit_events(request: web.Request) -> web.StreamResponse:
         pack_id = path_uuid(request, "pack_id", "content_pack")
         audit = await resolve(request.app[key].audit)
-        events = await audit.history_as(principal_of(request), "content_pack", str(pack_id))
+        events = await audit.pack_history_as(principal_of(request), pack_id)
         return web.json_response(
             {
                 "events": [
