@@ -91,7 +91,14 @@ T = TypeVar("T")
 
 
 async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings.resolved_database_url)
+    url = settings.resolved_database_url
+    pool: dict[str, int] = {}
+    if url.startswith(("postgresql", "postgres:")):
+        pool = {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+        }
+    engine = create_engine(url, **pool)
     try:
         await ensure_reachable(engine)
         # SQLite databases are brought up to date on first use; PostgreSQL only by
