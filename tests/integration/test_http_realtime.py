@@ -24,8 +24,8 @@ from projectone.adapters.jwt_auth import issue_token
 from projectone.adapters.sqlalchemy import create_engine, upgrade
 from projectone.container import Container, build_container, resolve, shutdown
 from projectone.domain.access import Principal
-from projectone.domain.advisor import Advisor
-from projectone.domain.audit import Role
+from projectone.domain.advisor import Advisor, AdvisorStatus
+from projectone.domain.audit import Actor, Role
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Delivery
 from projectone.domain.errors import UnavailableError
@@ -33,6 +33,7 @@ from projectone.domain.language import Language
 from projectone.domain.timezone import IST
 from projectone.entrypoints.http import CONTAINER, create_app
 from projectone.entrypoints.http.realtime import (
+    CLOSE_FORBIDDEN,
     REALTIME,
     WEBSOCKET_DESCRIPTION,
     WS_PATH,
@@ -459,3 +460,12 @@ def test_adding_the_route_again_changes_its_settings_instead() -> None:
     assert len(routes) == 1
     with pytest.raises(ValueError, match="must be > 0"):
         add_realtime_routes(app, CONTAINER, interval=0)
+
+
+async def test_a_suspended_advisor_account_is_closed_with_4403(live: Live) -> None:
+    catalog = await resolve(live.writer.catalog)
+    await catalog.set_status(live.other.id, AdvisorStatus.SUSPENDED, Actor.system())
+    ws = await live.connect(f"?token={live.token('advisor', live.other)}")
+    code, text = await closed_with(ws)
+    assert code == CLOSE_FORBIDDEN
+    assert "suspended" in text

@@ -48,10 +48,16 @@ from typing import Any, TypeAlias
 import attrs
 
 from projectone.domain.access import Principal
+from projectone.domain.advisor import AdvisorStatus
 from projectone.domain.audit import AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
-from projectone.domain.errors import NotFoundError, UnauthenticatedError, ValidationError
+from projectone.domain.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from projectone.domain.timezone import IST
 from projectone.ports.clock import Clock
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -294,10 +300,17 @@ class ChangeFeed:
             if advisor_id is not None and advisor_id != principal.advisor_id:
                 raise NotFoundError("advisor", advisor_id)
             own = principal.advisor_id
+            assert own is not None  # an advisor principal always names its advisor
             try:
-                await self._advisor_exists(own)
+                async with self.uow_factory() as uow:
+                    account = await uow.advisors.get(own)
             except NotFoundError:
                 raise UnauthenticatedError("bearer token", "the advisor does not exist") from None
+            if account.status in (AdvisorStatus.SUSPENDED, AdvisorStatus.CANCELLED):
+                # As the HTTP API does: a closed account follows nothing.
+                raise PermissionDeniedError(
+                    "follow changes", f"the advisor account is {account.status.value}"
+                )
             return Scope(principal=principal, advisor_id=own)
         if advisor_id is not None:
             await self._advisor_exists(advisor_id)

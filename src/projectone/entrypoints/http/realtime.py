@@ -20,7 +20,8 @@ The conversation:
 
 Close codes: 1000 the client closed, 1001 the server is shutting down, 1011 the change feed
 failed (a database error; logged, the server carries on), 4400 a bad query parameter, 4401
-not authenticated, 4404 the advisor named is not found (or not the caller's), 4429 too many
+not authenticated, 4403 the advisor account is suspended or cancelled, 4404 the advisor
+named is not found (or not the caller's), 4429 too many
 connections of one principal to this process. The server pings every ``heartbeat`` seconds
 and drops a client that does not answer.
 """
@@ -42,7 +43,7 @@ from projectone.container import Container, resolve
 from projectone.domain.access import Principal
 from projectone.domain.content import ContentStatus
 from projectone.domain.delivery import Channel, DeliveryStatus, Variant
-from projectone.domain.errors import NotFoundError, UnauthenticatedError
+from projectone.domain.errors import NotFoundError, PermissionDeniedError, UnauthenticatedError
 from projectone.entrypoints.http.endpoints import HttpError
 from projectone.ports.auth import TokenVerifier
 from projectone.services.change_feed import (
@@ -55,6 +56,7 @@ from projectone.services.change_feed import (
 
 __all__ = [
     "CLOSE_BAD_REQUEST",
+    "CLOSE_FORBIDDEN",
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_NOT_FOUND",
     "CLOSE_TOO_MANY",
@@ -70,6 +72,7 @@ WS_PATH: Final = "/v1/ws"
 CLOSE_INTERNAL_ERROR: Final = 1011
 CLOSE_BAD_REQUEST: Final = 4400
 CLOSE_UNAUTHENTICATED: Final = 4401
+CLOSE_FORBIDDEN: Final = 4403
 CLOSE_NOT_FOUND: Final = 4404
 CLOSE_TOO_MANY: Final = 4429
 #: Seconds a client has to send its ``auth`` message when the URL carries no token.
@@ -290,6 +293,8 @@ class Realtime:
             raise _Refused(CLOSE_UNAUTHENTICATED, exc.reason) from None
         except NotFoundError:
             raise _Refused(CLOSE_NOT_FOUND, f"advisor {advisor_id} not found") from None
+        except PermissionDeniedError as exc:
+            raise _Refused(CLOSE_FORBIDDEN, exc.reason) from None
         who = principal.actor.id
         if self.connections.get(who, 0) >= self.max_connections:
             raise _Refused(CLOSE_TOO_MANY, f"at most {self.max_connections} connections")
