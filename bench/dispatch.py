@@ -21,15 +21,12 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
 import attrs
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from projectone.adapters.clock import SimulatedClock, SystemClock, UuidGenerator
 from projectone.adapters.rulebook_files import default_rulebook
@@ -44,6 +41,7 @@ from projectone.services.dispatch import DispatchWorker, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.testing.demo_data import demo_advisors, demo_library, demo_packs, lacks_content
 from projectone.testing.fakes import FakeWhatsAppSender
+from projectone.testing.postgres import create_throwaway, drop_throwaway
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
 
@@ -228,23 +226,11 @@ async def morning_run(
 
 
 async def throwaway_postgres() -> tuple[str, str]:
-    name = f"projectone_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return name, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return await create_throwaway(admin_url=ADMIN_URL)
 
 
 async def drop_postgres(name: str) -> None:
-    admin = create_async_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    await drop_throwaway(name, admin_url=ADMIN_URL)
 
 
 async def main() -> None:

@@ -11,10 +11,12 @@ included, carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateL
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import time
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -46,7 +48,7 @@ _CLOSED = frozenset({AdvisorStatus.SUSPENDED, AdvisorStatus.CANCELLED})
 
 
 # What the handlers use from the container, resolved once per application: resolving a
-# provider costs ~80 µs, three times a request (measured by bench/http.py's breakdown).
+# provider costs ~80 µs, three times a request (measured by bench/http_api.py's breakdown).
 _PROVIDED = web.AppKey("provided", dict)
 
 
@@ -107,6 +109,12 @@ class _Accounts:
         return hit[1]
 
 
+@functools.lru_cache(maxsize=16)
+def _route_limits(text: str) -> Mapping[str, int]:
+    # Parsed once per distinct setting, not on every request.
+    return MappingProxyType(parse_route_limits(text))
+
+
 def _limit(settings: RateLimitSettings, tier: Tier | None, rate_class: str) -> int:
     by_tier = {
         Tier.BASIC: settings.advisor_basic,
@@ -114,7 +122,7 @@ def _limit(settings: RateLimitSettings, tier: Tier | None, rate_class: str) -> i
         Tier.PRO: settings.advisor_pro,
     }
     limit = settings.staff if tier is None else by_tier[tier]
-    routes: Mapping[str, int] = parse_route_limits(settings.routes)
+    routes = _route_limits(settings.routes)
     return min(limit, routes.get(rate_class, limit))
 
 

@@ -21,52 +21,43 @@ run instead of flattering it.
 Goal (issue 7): the API reaches >= 0.4 of the baseline's requests per second, with a p95
 latency under 50 ms at 200 connections.
 
-Run: ``.venv/bin/python bench/http.py [--duration T] [--connections 50,200] [--advisors N]
+Run: ``.venv/bin/python bench/http_api.py [--duration T] [--connections 50,200] [--advisors N]
 [--postgres | --db URL] [--client auto|wrk|aiohttp] [--requests N] [--threads N]``
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
-# Run as a script, this file's directory comes first on sys.path, and this file, named like
-# the standard library's ``http``, would shadow it (aiohttp imports ``http``).
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import aiohttp
+import attrs
+from aiohttp import web
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-from multiprocessing.connection import Connection  # noqa: E402
-from typing import Any  # noqa: E402
-
-import aiohttp  # noqa: E402
-import attrs  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from aiohttp import web  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-
-from projectone.adapters.jwt_auth import issue_token  # noqa: E402
-from projectone.adapters.sqlalchemy import create_engine, upgrade  # noqa: E402
-from projectone.container import build_container, resolve, shutdown  # noqa: E402
-from projectone.domain.access import Principal  # noqa: E402
-from projectone.domain.audit import Role  # noqa: E402
-from projectone.entrypoints.http import create_app  # noqa: E402
-from projectone.entrypoints.http.content import pack_doc  # noqa: E402
-from projectone.settings import JwtSettings, RateLimitSettings, Settings  # noqa: E402
-from projectone.testing.demo_data import demo_advisors, demo_packs  # noqa: E402
+from projectone.adapters.jwt_auth import issue_token
+from projectone.adapters.sqlalchemy import create_engine, upgrade
+from projectone.container import build_container, resolve, shutdown
+from projectone.domain.access import Principal
+from projectone.domain.audit import Role
+from projectone.entrypoints.http import create_app
+from projectone.entrypoints.http.content import pack_doc
+from projectone.settings import JwtSettings, RateLimitSettings, Settings
+from projectone.testing.demo_data import demo_advisors, demo_packs
+from projectone.testing.postgres import create_throwaway, drop_throwaway
 
 SECRET = "bench-secret-" + "x" * 32
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -200,23 +191,11 @@ async def seed(database_url: str, advisors: int) -> tuple[list[Target], dict[str
 
 
 async def throwaway_postgres() -> tuple[str, str]:
-    name = f"projectone_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return name, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return await create_throwaway(admin_url=ADMIN_URL)
 
 
 async def drop_postgres(name: str) -> None:
-    admin = create_async_engine(
-        ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    await drop_throwaway(name, admin_url=ADMIN_URL)
 
 
 # -- the load ------------------------------------------------------------------------------------
