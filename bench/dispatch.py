@@ -41,6 +41,7 @@ from projectone.services.dispatch import DispatchWorker, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.testing.demo_data import demo_advisors, demo_library, demo_packs, lacks_content
 from projectone.testing.fakes import FakeWhatsAppSender
+from projectone.testing.keys import fixed_key_store
 from projectone.testing.postgres import create_throwaway, drop_throwaway
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
@@ -105,7 +106,7 @@ async def seed(url: str, n: int) -> list[dict[str, Any]]:
     engine = create_engine(url)
     try:
         await upgrade(engine)
-        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
         due = await seed_due_deliveries(
             uow, n, date=DAY, now=SystemClock().now(), ids=UuidGenerator()
         )
@@ -134,7 +135,7 @@ async def worker_run(
 ) -> tuple[Timing, int]:
     engine = create_engine(url)
     try:
-        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
         clock, ids = SystemClock(), UuidGenerator()
         config = WorkerConfig(batch_size=args.batch_size, concurrency=args.concurrency)
         last_sent, last_cpu = 0.0, 0.0
@@ -184,7 +185,7 @@ async def morning_run(
     engine = create_engine(url)
     try:
         await upgrade(engine)
-        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
         ids = UuidGenerator()
         six = local_to_utc(MORNING, dt.time(6, 0))
         clock = SimulatedClock(six - dt.timedelta(minutes=30))

@@ -73,6 +73,14 @@ def sqlite_url(tmp_path: Path) -> str:
 _skipped_postgres: list[str] = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # One master key for every test and the processes tests start, instead of each creating
+    # a key file under the user's data directory.
+    from projectone.testing.keys import fixed_master_key
+
+    os.environ.setdefault("PROJECTONE_PRIVACY_MASTER_KEY", fixed_master_key())
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and "postgres" in report.keywords and not hasattr(report, "wasxfail"):
         _skipped_postgres.append(report.nodeid)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
 from projectone.adapters.jwt_auth import JwtVerifier
+from projectone.adapters.local_keys import LocalKeyStore, load_key_store
 from projectone.adapters.offline_ai import OfflineGenerator, OfflineReviewer
 from projectone.adapters.openai_ai import (
     CircuitBreaker,
@@ -63,11 +64,13 @@ from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig
 from projectone.services.fallback import FallbackLibraryService
 from projectone.services.incidents import IncidentService
 from projectone.services.morning import MorningService
+from projectone.services.privacy import PrivacyService
 from projectone.services.receipts import ReceiptService
 from projectone.services.workflow import WorkflowService
 from projectone.settings import (
     AiCostSettings,
     DispatchSettings,
+    PrivacySettings,
     Settings,
     SmsSettings,
     WhatsAppSettings,
@@ -90,7 +93,11 @@ __all__ = [
 T = TypeVar("T")
 
 
-async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+def _key_store(settings: PrivacySettings) -> LocalKeyStore:
+    return load_key_store(settings.master_key, settings.master_key_file)
+
+
+async def _engine(settings: Settings, key_store: LocalKeyStore) -> AsyncIterator[AsyncEngine]:
     url = settings.resolved_database_url
     pool: dict[str, int] = {}
     if url.startswith(("postgresql", "postgres:")):
@@ -103,7 +110,7 @@ async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await ensure_reachable(engine)
         # SQLite databases are brought up to date on first use; PostgreSQL only by
         # `projectone db upgrade`, so that a deploy decides when its schema changes.
-        await prepare(engine, auto_migrate=True)
+        await prepare(engine, auto_migrate=True, key_store=key_store)
         yield engine
     finally:
         await engine.dispose()
@@ -344,8 +351,11 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
 
-    engine = providers.Resource(_engine, settings=settings)
-    uow_factory = providers.Singleton(SqlAlchemyUnitOfWorkFactory, engine=engine)
+    key_store = providers.Singleton(_key_store, settings=settings.provided.privacy)
+    engine = providers.Resource(_engine, settings=settings, key_store=key_store)
+    uow_factory = providers.Singleton(
+        SqlAlchemyUnitOfWorkFactory, engine=engine, key_store=key_store
+    )
 
     http_session = providers.Resource(_http_session)
     whatsapp_endpoint = providers.Resource(_whatsapp_endpoint, settings=settings.provided.whatsapp)
@@ -384,7 +394,20 @@ class Container(containers.DeclarativeContainer):
         policy=ai_policy,
     )
 
-    catalog = providers.Factory(CatalogService, uow_factory=uow_factory, clock=clock, ids=ids)
+    catalog = providers.Factory(
+        CatalogService,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy_version=settings.provided.privacy.policy_version,
+    )
+    privacy = providers.Factory(
+        PrivacyService,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy_version=settings.provided.privacy.policy_version,
+    )
     incidents = providers.Factory(IncidentService, uow_factory=uow_factory, clock=clock, ids=ids)
     library = providers.Factory(
         FallbackLibraryService, uow_factory=uow_factory, clock=clock, ids=ids

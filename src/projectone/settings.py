@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 import cattrs
 
+from projectone.domain.consent import DEFAULT_POLICY_VERSION
 from projectone.domain.errors import ConfigurationError
 
 __all__ = [
@@ -301,6 +302,17 @@ class RateLimitSettings:
             raise ConfigurationError("backend", f"must be memory or redis, got {self.backend!r}")
 
 
+@attrs.frozen(kw_only=True)
+class PrivacySettings:
+    """The master key that wraps each person's data key (base64 of 32 bytes, or a file that
+    holds it; by default ``$XDG_DATA_HOME/projectone/master.key``, created on first use), and
+    the version of the privacy policy consents are given to."""
+
+    master_key: str | None = attrs.field(default=None, repr=False)
+    master_key_file: str | None = None
+    policy_version: str = DEFAULT_POLICY_VERSION
+
+
 _AI_PROVIDERS = ("offline", "openai")
 
 
@@ -322,6 +334,7 @@ class Settings:
     ai_costs: AiCostSettings = AiCostSettings()
     jwt: JwtSettings = JwtSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     def __attrs_post_init__(self) -> None:
         if self.ai not in _AI_PROVIDERS:

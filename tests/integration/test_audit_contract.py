@@ -30,6 +30,7 @@ from projectone.domain.incident import (
 )
 from projectone.ports import UnitOfWork
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
+from projectone.testing.keys import fixed_key_store
 
 UowFactory = Callable[[], UnitOfWork]
 T0 = dt.datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=dt.UTC)
@@ -44,7 +45,7 @@ async def uow_factory(request: pytest.FixtureRequest) -> AsyncIterator[UowFactor
     engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
     try:
         await upgrade(engine)
-        yield SqlAlchemyUnitOfWorkFactory(engine)
+        yield SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
     finally:
         await engine.dispose()
 
@@ -159,7 +160,7 @@ async def test_the_chain_stays_one_line_under_concurrent_writers(postgres_url: s
     engine = create_engine(postgres_url, pool_size=10, max_overflow=0)
     try:
         await upgrade(engine)
-        factory = SqlAlchemyUnitOfWorkFactory(engine)
+        factory = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
 
         async def writer(w: int) -> None:
             for i in range(10):

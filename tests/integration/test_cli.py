@@ -24,11 +24,16 @@ from projectone.domain.content import ContentVariant
 from projectone.settings import Settings
 from projectone.testing.demo_data import demo_advisors
 
+# The tests' master key (conftest.py): databases written in-process open in the CLI.
+MASTER_KEY = "PROJECTONE_PRIVACY_MASTER_KEY"
+
 
 def run(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_") or k == MASTER_KEY
+    }
     environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "projectone", *args],
@@ -244,7 +249,9 @@ def test_a_json_content_pack_is_checked_per_language(tmp_path: Path) -> None:
 
 
 def test_standard_input_is_read_with_a_dash() -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_") or k == MASTER_KEY
+    }
     result = subprocess.run(
         [sys.executable, "-m", "projectone", "check", *MFD, "--json", "-"],
         input=COMPLIANT,

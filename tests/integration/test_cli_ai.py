@@ -19,13 +19,19 @@ from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_e
 from projectone.domain.advisor import Tier
 from projectone.testing.demo_data import demo_advisors
 from projectone.testing.fakes import SequentialIds
+from projectone.testing.keys import fixed_key_store
 from projectone.testing.openai_simulator import OpenAiSimulator, rate_limited
+
+# The tests' master key (conftest.py): databases written in-process open in the CLI.
+MASTER_KEY = "PROJECTONE_PRIVACY_MASTER_KEY"
 
 T0 = dt.datetime(2026, 11, 23, 4, 30, tzinfo=dt.UTC)
 
 
 def _environ(env: dict[str, str]) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_") or k == MASTER_KEY
+    }
     environ.update(env)
     return environ
 
@@ -124,7 +130,7 @@ async def _register_advisor(url: str) -> str:
         await upgrade(engine)
         [advisor] = demo_advisors(1, ids=SequentialIds(), now=T0)
         advisor = attrs.evolve(advisor, tier=Tier.BASIC)
-        uow = SqlAlchemyUnitOfWorkFactory(engine)
+        uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
         async with uow() as unit:
             await unit.advisors.add(advisor)
             await unit.commit()

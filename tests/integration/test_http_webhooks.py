@@ -29,6 +29,9 @@ from projectone.settings import Settings, WhatsAppSettings
 from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.whatsapp_simulator import build_status_webhook, sign_body
 
+# The tests' master key (conftest.py): databases written in-process open in the CLI.
+MASTER_KEY = "PROJECTONE_PRIVACY_MASTER_KEY"
+
 SECRET = "webhook-secret"
 TOKEN = "verify-me"
 DAY = dt.date(2026, 11, 23)
@@ -191,7 +194,9 @@ def _free_port() -> int:
 
 def test_serve_runs_until_interrupted(sqlite_url: str) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_") or k == MASTER_KEY
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "projectone", "serve", "--port", str(port), "--db", sqlite_url],
         env=env,

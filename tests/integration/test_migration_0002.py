@@ -19,6 +19,7 @@ from projectone.adapters.sqlalchemy import (
 )
 from projectone.domain.content import ContentVariant, content_hash
 from projectone.domain.language import Language
+from projectone.testing.keys import fixed_key_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -210,7 +211,7 @@ async def test_deliveries_from_before_the_engine_become_due_at_their_send_time(
     ids = await _seed_at_0001(engine)
     await upgrade(engine, "0002")
     await upgrade(engine)
-    uow = SqlAlchemyUnitOfWorkFactory(engine)
+    uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
     async with uow() as tx:
         delivery = await tx.deliveries.get(ids["delivery"])
         due = await tx.deliveries.due(NOW, 10)
@@ -232,7 +233,7 @@ async def test_a_delivery_left_sending_by_the_old_dispatcher_counts_as_an_expire
             {"id": ids["delivery"]},
         )
     await upgrade(engine)
-    async with SqlAlchemyUnitOfWorkFactory(engine)() as tx:
+    async with SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())() as tx:
         expired = await tx.deliveries.expired_leases(NOW, 10)
     assert [d.id for d in expired] == [ids["delivery"]]
 

@@ -27,6 +27,7 @@ from projectone.adapters.sqlalchemy.tables import ai_cache, ai_jobs
 from projectone.domain.advisor import Advisor
 from projectone.domain.ai import AiJob, AiOutcome, AiStage, CachedAnswer, TokenUsage
 from projectone.domain.language import Language
+from projectone.testing.keys import fixed_key_store
 
 AI_TABLES = {ai_jobs.name: ai_jobs, ai_cache.name: ai_cache}
 NOW = dt.datetime(2026, 11, 24, 4, 30, tzinfo=dt.UTC)
@@ -127,22 +128,27 @@ async def test_revision_0004_creates_the_ai_tables_as_tables_py_declares_them(
     await upgrade(engine, "0003")
     before = await _inspect(engine)
     assert not before["tables"] & set(AI_TABLES)
+    await upgrade(engine, "0004")
+    assert (await _inspect(engine))["tables"] - before["tables"] == set(AI_TABLES)
+    # tables.py describes the head: the later revision 0005 adds ai_cache.advisor_id.
     await upgrade(engine)
     after = await _inspect(engine)
-    assert after["tables"] - before["tables"] == set(AI_TABLES)
     for name, table in AI_TABLES.items():
         assert after[name] == _declared(table), name
     assert after[ai_jobs.name]["indexes"] == {
         "ix_ai_jobs_advisor_id_stage_created_at": ["advisor_id", "stage", "created_at"],
         "ix_ai_jobs_created_at": ["created_at"],
     }
-    assert after[ai_cache.name]["indexes"] == {"ix_ai_cache_expires_at": ["expires_at"]}
+    assert after[ai_cache.name]["indexes"] == {
+        "ix_ai_cache_expires_at": ["expires_at"],
+        "ix_ai_cache_advisor_id": ["advisor_id"],
+    }
 
 
 async def test_revision_0004_downgrades_to_0003_and_upgrades_again(engine: AsyncEngine) -> None:
     await upgrade(engine)
     advisor = _advisor()
-    factory = SqlAlchemyUnitOfWorkFactory(engine)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
     async with factory() as uow:
         await uow.advisors.add(advisor)
         await uow.ai_jobs.add(_job(advisor))
@@ -154,11 +160,20 @@ async def test_revision_0004_downgrades_to_0003_and_upgrades_again(engine: Async
     schema = await _inspect(engine)
     assert not schema["tables"] & set(AI_TABLES)
     assert {"advisors", "deliveries", "inbound_messages"} <= schema["tables"]
-    async with factory() as uow:
-        assert await uow.advisors.get(advisor.id) == advisor  # earlier data is untouched
+    async with engine.connect() as conn:
+        # Earlier data is untouched (back in the plaintext columns 0003 knows).
+        row = (
+            await conn.execute(
+                sa.text("SELECT name, email, whatsapp_number FROM advisors WHERE id = :id"),
+                {"id": advisor.id if engine.dialect.name == "postgresql" else advisor.id.hex},
+            )
+        ).one()
+    assert tuple(row) == (advisor.name, advisor.email, advisor.whatsapp_number)
 
     await upgrade(engine)
     assert await current_revision(engine) == head_revision()
+    async with factory() as uow:
+        assert await uow.advisors.get(advisor.id) == advisor
     job, answer = _job(advisor), _answer()
     async with factory() as uow:
         # The jobs and answers went with the tables; the tables work again.

@@ -51,6 +51,7 @@ from projectone.ports import UnitOfWork
 from projectone.ports.ai import AiUsageRow
 from projectone.testing.builders import reviewed
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
+from projectone.testing.keys import fixed_key_store
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -146,7 +147,7 @@ async def uow_factory(backend_url: str | None) -> AsyncIterator[UowFactory]:
     engine = create_engine(backend_url)
     try:
         await upgrade(engine)
-        yield SqlAlchemyUnitOfWorkFactory(engine)
+        yield SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
     finally:
         await engine.dispose()
 
@@ -215,9 +216,9 @@ async def test_missing_advisor_is_not_found(uow_factory: UowFactory) -> None:
 @pytest.mark.parametrize(
     ("field", "constraint"),
     [
-        ("email", "uq_advisors_email"),
+        ("email", "uq_advisors_email_index"),
         ("registration_no", "uq_advisors_registration_no"),
-        ("whatsapp_number", "uq_advisors_whatsapp_number"),
+        ("whatsapp_number", "uq_advisors_whatsapp_index"),
         ("id", "pk_advisors"),
     ],
 )

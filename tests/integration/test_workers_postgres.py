@@ -28,9 +28,13 @@ from projectone.domain import Delivery, DeliveryStatus
 from projectone.domain.delivery import Channel
 from projectone.entrypoints.http import create_app
 from projectone.settings import Settings, WhatsAppSettings
+from projectone.testing.keys import fixed_key_store
 from projectone.testing.queue import seed_due_deliveries
 from projectone.testing.sms_simulator import SmsGatewaySimulator
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator
+
+# The tests' master key (conftest.py): databases written in-process open in the CLI.
+MASTER_KEY = "PROJECTONE_PRIVACY_MASTER_KEY"
 
 pytestmark = pytest.mark.postgres
 
@@ -47,7 +51,7 @@ class Queue:
     async def stored(self) -> list[Delivery]:
         engine = create_engine(self.url)
         try:
-            async with SqlAlchemyUnitOfWorkFactory(engine)() as uow:
+            async with SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())() as uow:
                 return list(await uow.deliveries.for_date(DAY))
         finally:
             await engine.dispose()
@@ -59,7 +63,7 @@ async def seed(url: str, n: int) -> Queue:
     try:
         await upgrade(engine)
         deliveries = await seed_due_deliveries(
-            SqlAlchemyUnitOfWorkFactory(engine),
+            SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store()),
             n,
             date=DAY,
             now=dt.datetime.now(dt.UTC),
@@ -76,7 +80,11 @@ class Providers:
     sms: SmsGatewaySimulator
 
     def env(self, url: str, **dispatch: object) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PROJECTONE_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("PROJECTONE_") or k == MASTER_KEY
+        }
         env.update(
             PROJECTONE_DATABASE_URL=url,
             PROJECTONE_WHATSAPP_API_BASE_URL=self.whatsapp.base_url,

@@ -166,12 +166,22 @@ class Advisor:
     tier: Tier = attrs.field(default=Tier.BASIC, converter=_tier)
     status: AdvisorStatus = attrs.field(default=AdvisorStatus.ACTIVE, converter=_status)
     whatsapp_opt_in_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware)
+    #: When the advisor withdrew consent to processing (DPDP): the account may not be used
+    #: until they give it again. ``None`` while consent holds (it is given at registration).
+    processing_withdrawn_at: dt.datetime | None = attrs.field(
+        default=None, validator=optional_aware
+    )
     created_at: dt.datetime = attrs.field(validator=optional_aware)
 
     def __attrs_post_init__(self) -> None:
         validate_registration(self.type, self.registration_no)
 
     @property
+    def usable(self) -> bool:
+        """Whether the account may be used: active, with consent to processing."""
+        return self.status is AdvisorStatus.ACTIVE and self.processing_withdrawn_at is None
+
+    @property
     def receives_whatsapp(self) -> bool:
-        """Whether the morning run may message this advisor (active and opted in)."""
-        return self.status is AdvisorStatus.ACTIVE and self.whatsapp_opt_in_at is not None
+        """Whether the morning run may message this advisor (usable and opted in)."""
+        return self.usable and self.whatsapp_opt_in_at is not None

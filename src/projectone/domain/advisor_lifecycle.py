@@ -33,6 +33,7 @@ __all__ = [
     "change_preferences",
     "change_status",
     "change_whatsapp",
+    "rectify",
     "registration_event",
 ]
 
@@ -166,6 +167,26 @@ def _not_cancelled(advisor: Advisor, action: str) -> None:
         )
 
 
+def _edited(
+    advisor: Advisor,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    action: str,
+    field: str,
+    **given: Any,
+) -> Advisor:
+    """``advisor`` with the ``given`` fields that are not ``None`` changed, after the checks
+    every edit of an account's own settings shares (who, at least one field, not cancelled)."""
+    check_event_args(actor, now, event_id)
+    _may_set(advisor, actor, action)
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise ValidationError(field, None, f"name at least one of {', '.join(given)}")
+    _not_cancelled(advisor, action)
+    return attrs.evolve(advisor, **changes)  # validated like any Advisor
+
+
 def change_preferences(
     advisor: Advisor,
     actor: Actor,
@@ -181,17 +202,16 @@ def change_preferences(
     Omitted ones stay as they are. ``None`` when nothing would change (nothing to record).
 
     By the advisor themselves, an admin or the system; not on a cancelled account."""
-    check_event_args(actor, now, event_id)
-    _may_set(advisor, actor, "change preferences")
-    if languages is None and send_time is None:
-        raise ValidationError("preferences", None, "name at least one of languages, send_time")
-    _not_cancelled(advisor, "change preferences")
-    changes: dict[str, Any] = {}
-    if languages is not None:
-        changes["languages"] = languages
-    if send_time is not None:
-        changes["send_time"] = send_time
-    changed = attrs.evolve(advisor, **changes)  # validated like any Advisor
+    changed = _edited(
+        advisor,
+        actor,
+        now,
+        event_id,
+        "change preferences",
+        "preferences",
+        languages=languages,
+        send_time=send_time,
+    )
     return _settings_change("change_preferences", advisor, changed, actor, now, event_id, reason)
 
 
@@ -237,3 +257,23 @@ def change_whatsapp(
         reason,
         extra=("whatsapp_opt_in_at",),
     )
+
+
+def rectify(
+    advisor: Advisor,
+    actor: Actor,
+    now: dt.datetime,
+    event_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    reason: str | None = None,
+) -> AdvisorChange | None:
+    """Correct the advisor's name or email (DPDP right to correction). The event names the
+    fields that changed, never their values. ``None`` when nothing would change.
+
+    By the advisor themselves, an admin or the system; not on a cancelled account."""
+    changed = _edited(
+        advisor, actor, now, event_id, "rectify personal data", "rectify", name=name, email=email
+    )
+    return _settings_change("rectify", advisor, changed, actor, now, event_id, reason)

@@ -344,6 +344,8 @@ class CachedAnswer:
     document: Mapping[str, Any]
     created_at: dt.datetime = attrs.field(validator=optional_aware)
     expires_at: dt.datetime = attrs.field(validator=optional_aware)
+    #: Whose request it answered (a draft carries their name): erasing them deletes it.
+    advisor_id: uuid.UUID | None = None
 
     def fresh(self, now: dt.datetime) -> bool:
         return now < self.expires_at

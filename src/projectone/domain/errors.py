@@ -17,14 +17,17 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InvalidTransitionError",
+    "KeyStoreError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProjectOneError",
     "ProviderError",
     "QuotaExceededError",
+    "SubjectErasedError",
     "UnauthenticatedError",
     "UnavailableError",
     "ValidationError",
+    "WrongMasterKeyError",
 ]
 
 
@@ -212,3 +215,43 @@ class AiOutputError(ProjectOneError):
         self.reason = reason
         self.refused = refused
         super().__init__(f"{model}: {reason}")
+
+
+class SubjectErasedError(NotFoundError):
+    """The advisor was erased (DPDP right to erasure): their personal data is gone for good.
+    A ``NotFoundError``, so every reader treats the person as absent; ``erased_at`` says when."""
+
+    code = "subject_erased"
+
+    def __init__(self, advisor_id: object, erased_at: object) -> None:
+        super().__init__("advisor", advisor_id)
+        self.erased_at = erased_at
+        self.args = (f"advisor {advisor_id} was erased at {erased_at}",)
+
+
+class KeyStoreError(ProjectOneError):
+    """Personal data cannot be encrypted or decrypted: a data key is missing or damaged, or
+    the master key is unusable. ``subject`` names whose data key, when it is about one."""
+
+    code = "key_store_error"
+
+    def __init__(self, reason: str, subject: object | None = None) -> None:
+        self.reason = reason
+        self.subject = subject
+        where = f" (data key of {subject})" if subject is not None else ""
+        super().__init__(f"{reason}{where}")
+
+
+class WrongMasterKeyError(KeyStoreError):
+    """The configured master key is not the one the data keys were wrapped with: refusing to
+    go on, rather than writing data under a second key or reading nothing."""
+
+    code = "wrong_master_key"
+
+    def __init__(self, expected: str, configured: str) -> None:
+        super().__init__(
+            f"the data keys were wrapped by master key {expected}, but the configured master "
+            f"key is {configured}; set PROJECTONE_PRIVACY_MASTER_KEY or _FILE to the right key"
+        )
+        self.expected = expected
+        self.configured = configured

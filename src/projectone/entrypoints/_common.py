@@ -101,6 +101,7 @@ async def with_container(settings: Settings, work: Callable[[Container], Awaitab
 
 def emit(out: Console, as_json: bool, doc: dict[str, Any], text: str) -> None:
     if as_json:
-        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False)
+        # markup=False: a value such as "[erased]" is data, not a rich style tag.
+        out.print(json.dumps(doc, sort_keys=True), soft_wrap=True, highlight=False, markup=False)
     else:
         out.print(text)

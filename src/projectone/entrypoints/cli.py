@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from projectone import __version__
+from projectone.adapters.local_keys import load_key_store
 from projectone.adapters.rulebook_files import default_rulebook, load_rulebook
 from projectone.adapters.sqlalchemy import (
     SchemaOutdatedError,
@@ -38,6 +39,7 @@ from projectone.domain.compliance import RuleError, Subject, Verdict
 from projectone.domain.content import ContentStatus, ContentVariant
 from projectone.domain.errors import (
     ConfigurationError,
+    KeyStoreError,
     ProjectOneError,
     UnavailableError,
     ValidationError,
@@ -63,12 +65,15 @@ from projectone.entrypoints._common import (
 from projectone.entrypoints.cli_ai import add_commands as add_ai_commands
 from projectone.entrypoints.cli_ai import run_ai, run_generate
 from projectone.entrypoints.cli_demo import run_demo
+from projectone.entrypoints.cli_privacy import add_commands as add_privacy_commands
+from projectone.entrypoints.cli_privacy import run_privacy
 from projectone.entrypoints.cli_worker import add_commands as add_worker_commands
 from projectone.entrypoints.cli_worker import run_dispatch, run_worker
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
 from projectone.entrypoints.http import create_app
 from projectone.entrypoints.http.request_log import ACCESS_LOG_FORMAT, LOG_FORMAT, RequestIdFilter
+from projectone.entrypoints.log_masking import PiiMaskingFilter
 from projectone.entrypoints.sla_html import CAPTION as SLA_CAPTION
 from projectone.entrypoints.sla_html import render_sla_html, summary_rows
 from projectone.services.compliance import ComplianceResult, ComplianceService
@@ -109,6 +114,7 @@ def _parser() -> Parser:
 
     add_worker_commands(commands)
     add_ai_commands(commands, Parser)
+    add_privacy_commands(commands)
 
     report = commands.add_parser("report", help="reports")
     reports = report.add_subparsers(dest="report", required=True, parser_class=Parser)
@@ -174,11 +180,13 @@ def _parser() -> Parser:
 
 
 async def _db_upgrade(args: argparse.Namespace, out: Console) -> int:
-    url = settings_of(args).resolved_database_url
+    settings = settings_of(args)
+    url = settings.resolved_database_url
+    key_store = load_key_store(settings.privacy.master_key, settings.privacy.master_key_file)
     engine = create_engine(url)
     try:
         await ensure_reachable(engine)
-        await upgrade(engine)
+        await upgrade(engine, key_store=key_store)
     finally:
         await engine.dispose()
     out.print(f"database at {safe_url(url)} is up to date")
@@ -506,6 +514,8 @@ async def _serve(args: argparse.Namespace, err: Console) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RequestIdFilter())
+    # After the request id is attached: what reaches the terminal carries no personal data.
+    handler.addFilter(PiiMaskingFilter())
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     runner = web.AppRunner(create_app(container), access_log_format=ACCESS_LOG_FORMAT)
     await runner.setup()
@@ -527,7 +537,7 @@ def _exit_code(exc: ProjectOneError) -> int:
         return EX_DATAERR
     if isinstance(exc, UnavailableError):
         return EX_UNAVAILABLE
-    if isinstance(exc, ConfigurationError | SchemaOutdatedError):
+    if isinstance(exc, ConfigurationError | SchemaOutdatedError | KeyStoreError):
         return EX_CONFIG
     if isinstance(exc, ValidationError):
         return EX_DATAERR
@@ -557,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": lambda: _serve(args, err),
         "generate": lambda: run_generate(args, out),
         "ai": lambda: run_ai(args, out),
+        "privacy": lambda: run_privacy(args, out, err),
     }
     try:
         return asyncio.run(_run(handlers[args.command]))

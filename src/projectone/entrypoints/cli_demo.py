@@ -32,6 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from projectone.adapters.clock import SimulatedClock
+from projectone.adapters.local_keys import generate_master_key
 from projectone.adapters.sqlalchemy import safe_url
 from projectone.container import Container, build_container, resolve, shutdown
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus
@@ -97,6 +98,13 @@ async def run_demo(
             database_url=url,
             whatsapp=attrs.evolve(base.whatsapp, app_secret=secret),
         )
+        if not args.db:
+            # A throwaway database gets a throwaway master key: the demo never touches (or
+            # creates) the key file real data is sealed with.
+            settings = attrs.evolve(
+                settings,
+                privacy=attrs.evolve(settings.privacy, master_key=generate_master_key()),
+            )
         clock = SimulatedClock(local_to_utc(date, dt.time(5, 30)))
         container = build_container(settings)
         container.clock.override(providers.Object(clock))

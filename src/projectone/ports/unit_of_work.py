@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from projectone.ports.ai import AiCache, AiJobRepository
+from projectone.ports.privacy import ConsentRepository, SubjectRepository
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -36,6 +37,8 @@ class UnitOfWork(Protocol):
     inbound: InboundMessageRepository
     ai_jobs: AiJobRepository
     ai_cache: AiCache
+    consents: ConsentRepository
+    subjects: SubjectRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -284,6 +284,7 @@ class _Guard:
                 document=document,
                 created_at=now,
                 expires_at=now + self.policy.cache_ttl,
+                advisor_id=job.advisor_id,
             ),
         )
         return answer, job

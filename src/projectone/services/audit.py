@@ -41,11 +41,17 @@ class AuditService:
             after = page[-1].sequence
 
     async def verify(self) -> ChainReport:
-        """Walk the whole chain, page by page, and report the first broken link."""
+        """Walk the whole chain, page by page, and report the first broken link.
+
+        After a retention purge the chain starts later than the genesis: it is walked from the
+        anchor the purge recorded in its own (chained) event, and only from there. Anything
+        else missing at the start is a broken link like any other."""
         prev_hash, prev_sequence, count = GENESIS_HASH, 0, 0
         async with self.uow_factory() as uow:
             try:
                 async for page in self._pages(uow):
+                    if prev_sequence == 0 and page[0].sequence > 1:
+                        prev_hash, prev_sequence = await _anchor(uow, page[0].sequence - 1)
                     report = verify_chain(page, after_hash=prev_hash, after_sequence=prev_sequence)
                     if not report.ok:
                         return attrs.evolve(report, count=count + report.count)
@@ -105,6 +111,18 @@ class AuditService:
         async with self.uow_factory() as uow:
             await uow.content.get(pack_id)
             return await uow.audit.for_entity("content_pack", str(pack_id))
+
+
+async def _anchor(uow: UnitOfWork, sequence: int) -> tuple[str, int]:
+    """Where the chain resumes after a purge that deleted up to ``sequence``: that event's
+    hash as the purge recorded it, or the genesis (so the gap is reported) if none did."""
+    for event in await uow.audit.for_entity("retention", "purge"):
+        anchor = (event.new_values or {}).get("audit_anchor")
+        if isinstance(anchor, dict) and anchor.get("sequence") == sequence:
+            recorded = anchor.get("hash")
+            if isinstance(recorded, str):
+                return recorded, sequence
+    return GENESIS_HASH, 0
 
 
 def _unreadable(count: int, head: str, after: int, exc: ProjectOneError) -> ChainReport:

@@ -16,20 +16,23 @@ import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, NoReturn, Self, TypeVar
 
 import attrs
 
-from projectone.domain.advisor import Advisor
+from projectone.domain.advisor import Advisor, AdvisorStatus
 from projectone.domain.ai import AiFinding, AiJob, AiStage, CachedAnswer, ReviewResult
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
+from projectone.domain.consent import ConsentRecord
 from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
 from projectone.domain.delivery import STATE_FIELDS, Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import (
     ConflictError,
     InvalidTransitionError,
+    KeyStoreError,
     NotFoundError,
     ProviderError,
+    SubjectErasedError,
     UnavailableError,
     ValidationError,
 )
@@ -37,9 +40,17 @@ from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
+from projectone.domain.retention import PurgeCounts, RetentionCutoffs
 from projectone.domain.timezone import IST
 from projectone.ports.ai import AiCache, AiJobRepository, AiUsageRow
 from projectone.ports.messaging import OutboundImage, OutboundTemplate, OutboundText, SendReceipt
+from projectone.ports.privacy import (
+    AuditAnchor,
+    ConsentRepository,
+    ErasureCounts,
+    SubjectProfile,
+    SubjectRepository,
+)
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -60,12 +71,14 @@ __all__ = [
     "InMemoryAiCache",
     "InMemoryAiJobRepository",
     "InMemoryAuditLog",
+    "InMemoryConsentRepository",
     "InMemoryContentRepository",
     "InMemoryDeliveryRepository",
     "InMemoryFallbackRepository",
     "InMemoryInboundMessageRepository",
     "InMemoryIncidentRepository",
     "InMemoryStore",
+    "InMemorySubjectRepository",
     "InMemoryTransaction",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",
@@ -85,6 +98,8 @@ _LIBRARY = "fallback_library"
 _SELECTIONS = "fallback_selections"
 _AI_JOBS = "ai_jobs"
 _AI_CACHE = "ai_cache"
+_INBOUND = "inbound_messages"
+_CONSENTS = "consents"
 
 
 @attrs.define
@@ -108,6 +123,25 @@ class InMemoryStore:
     #: AI jobs by id, and cached AI answers by key.
     ai_jobs: dict[uuid.UUID, AiJob] = attrs.field(factory=dict)
     ai_cache: dict[str, CachedAnswer] = attrs.field(factory=dict)
+    #: Consent records by id.
+    consents: dict[uuid.UUID, ConsentRecord] = attrs.field(factory=dict)
+    #: Erased advisors: when each was erased. Their entry in ``advisors`` stays (what refers
+    #: to them still does), cancelled and with placeholders for the personal fields, which
+    #: are gone as they are from the SQL row.
+    erased: dict[uuid.UUID, dt.datetime] = attrs.field(factory=dict)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _live(
+    committed: Mapping[_K, _V], staged: Mapping[_K, _V], gone: set[Any] | None
+) -> dict[_K, _V]:
+    merged = {**committed, **staged}
+    for key in gone or ():
+        merged.pop(key, None)
+    return merged
 
 
 def _conflict(entity: str, constraint: str) -> ConflictError:
@@ -135,9 +169,43 @@ class InMemoryTransaction:
         # the other, whichever happened last).
         self.ai_cache: dict[str, CachedAnswer] = {}
         self.ai_cache_deleted: set[str] = set()
+        self.consents: dict[uuid.UUID, ConsentRecord] = {}
+        self.erased: dict[uuid.UUID, dt.datetime] = {}
+        # Keys deleted by this transaction, by table (a deleted key is never also staged).
+        self.deleted: dict[str, set[Any]] = {}
+        # The audit events up to this sequence are deleted (a retention purge: a prefix).
+        self.audit_purged_through = 0
         # Ids this transaction inserted (not updated): a commit must find them still free.
-        self._inserted: set[tuple[str, uuid.UUID]] = set()
+        self._inserted: set[tuple[str, Any]] = set()
         self.failed = False
+
+    def _staged(self, table: str) -> dict[Any, Any]:
+        staged: dict[str, dict[Any, Any]] = {
+            _ADVISORS: self.advisors,
+            _PACKS: self.packs,
+            _DELIVERIES: self.deliveries,
+            _INCIDENTS: self.incidents,
+            _LIBRARY: self.library,
+            _SELECTIONS: self.selections,
+            _INBOUND: self.inbound,
+            _AI_JOBS: self.ai_jobs,
+            _CONSENTS: self.consents,
+        }
+        return staged[table]
+
+    def _committed(self, table: str) -> dict[Any, Any]:
+        committed: dict[str, dict[Any, Any]] = {
+            _ADVISORS: self.store.advisors,
+            _PACKS: self.store.packs,
+            _DELIVERIES: self.store.deliveries,
+            _INCIDENTS: self.store.incidents,
+            _LIBRARY: self.store.library,
+            _SELECTIONS: self.store.selections,
+            _INBOUND: self.store.inbound,
+            _AI_JOBS: self.store.ai_jobs,
+            _CONSENTS: self.store.consents,
+        }
+        return committed[table]
 
     # -- views: the store as this transaction sees it (its own writes included) -------------
 
@@ -145,13 +213,16 @@ class InMemoryTransaction:
         return {**self.store.advisors, **self.advisors}
 
     def all_packs(self) -> dict[uuid.UUID, ContentPack]:
-        return {**self.store.packs, **self.packs}
+        return _live(self.store.packs, self.packs, self.deleted.get(_PACKS))
 
     def all_deliveries(self) -> dict[uuid.UUID, Delivery]:
-        return {**self.store.deliveries, **self.deliveries}
+        return _live(self.store.deliveries, self.deliveries, self.deleted.get(_DELIVERIES))
 
     def all_audit(self) -> list[AuditEvent]:
-        return [*self.store.audit, *self.audit]
+        chain = [*self.store.audit, *self.audit]
+        if self.audit_purged_through:
+            chain = [e for e in chain if e.sequence > self.audit_purged_through]
+        return chain
 
     def all_incidents(self) -> dict[uuid.UUID, Incident]:
         return {**self.store.incidents, **self.incidents}
@@ -160,13 +231,19 @@ class InMemoryTransaction:
         return {**self.store.library, **self.library}
 
     def all_selections(self) -> dict[uuid.UUID, SelectionRecord]:
-        return {**self.store.selections, **self.selections}
+        return _live(self.store.selections, self.selections, self.deleted.get(_SELECTIONS))
 
     def all_inbound(self) -> dict[str, InboundMessage]:
-        return {**self.store.inbound, **self.inbound}
+        return _live(self.store.inbound, self.inbound, self.deleted.get(_INBOUND))
 
     def all_ai_jobs(self) -> dict[uuid.UUID, AiJob]:
-        return {**self.store.ai_jobs, **self.ai_jobs}
+        return _live(self.store.ai_jobs, self.ai_jobs, self.deleted.get(_AI_JOBS))
+
+    def all_consents(self) -> dict[uuid.UUID, ConsentRecord]:
+        return _live(self.store.consents, self.consents, self.deleted.get(_CONSENTS))
+
+    def all_erased(self) -> dict[uuid.UUID, dt.datetime]:
+        return {**self.store.erased, **self.erased}
 
     def all_ai_cache(self) -> dict[str, CachedAnswer]:
         merged = {**self.store.ai_cache, **self.ai_cache}
@@ -178,27 +255,33 @@ class InMemoryTransaction:
 
     def insert_advisor(self, advisor: Advisor) -> None:
         self._guard(lambda: self._check_insert(_ADVISORS, advisor.id, self.all_advisors()))
-        self._guard(lambda: _check_advisor(advisor, self.all_advisors()))
+        self._guard(lambda: _check_advisor(advisor, self.all_advisors(), self.all_erased()))
         self.advisors[advisor.id] = advisor
         self._inserted.add((_ADVISORS, advisor.id))
 
     def insert_pack(self, pack: ContentPack) -> None:
         self._guard(lambda: self._check_insert(_PACKS, pack.id, self.all_packs()))
         self._guard(lambda: _check_pack(pack, self.all_advisors(), self.all_packs()))
-        self.packs[pack.id] = pack
-        self._inserted.add((_PACKS, pack.id))
+        self._stage(_PACKS, pack.id, pack)
 
     def insert_delivery(self, delivery: Delivery) -> None:
         self._guard(lambda: self._check_insert(_DELIVERIES, delivery.id, self.all_deliveries()))
         self._guard(lambda: self._check_delivery(delivery))
-        self.deliveries[delivery.id] = delivery
-        self._inserted.add((_DELIVERIES, delivery.id))
+        self._stage(_DELIVERIES, delivery.id, delivery)
 
     def update_advisor(self, advisor: Advisor) -> None:
         if advisor.id not in self.all_advisors():
             raise NotFoundError("advisor", advisor.id)
-        self._guard(lambda: _check_advisor(advisor, self.all_advisors()))
+        if advisor.id in self.all_erased():
+            # Personal fields on an erased row: refused by the row check, as in SQL.
+            self.refuse(_ADVISORS, "ck_advisors_personal_unless_erased")
+        self._guard(lambda: _check_advisor(advisor, self.all_advisors(), self.all_erased()))
         self.advisors[advisor.id] = advisor
+
+    def erase_advisor(self, advisor: Advisor, now: dt.datetime) -> None:
+        """Mark ``advisor`` (already stripped of personal data) erased at ``now``."""
+        self.advisors[advisor.id] = advisor
+        self.erased[advisor.id] = now
 
     def update_pack(self, pack: ContentPack) -> None:
         if pack.id not in self.all_packs():
@@ -242,14 +325,48 @@ class InMemoryTransaction:
                 record, self.all_advisors(), self.all_packs(), self.all_selections()
             )
         )
-        self.selections[record.id] = record
-        self._inserted.add((_SELECTIONS, record.id))
+        self._stage(_SELECTIONS, record.id, record)
 
     def insert_ai_job(self, job: AiJob) -> None:
         self._guard(lambda: self._check_insert(_AI_JOBS, job.id, self.all_ai_jobs()))
         self._guard(lambda: _check_ai_job(job, self.all_advisors()))
-        self.ai_jobs[job.id] = job
-        self._inserted.add((_AI_JOBS, job.id))
+        self._stage(_AI_JOBS, job.id, job)
+
+    def insert_inbound(self, message: InboundMessage) -> None:
+        if message.advisor_id is not None and message.advisor_id not in self.all_advisors():
+            self.refuse(_INBOUND, "fk_inbound_messages_advisor_id_advisors")
+        self._stage(_INBOUND, message.provider_message_id, message)
+
+    def insert_consent(self, record: ConsentRecord) -> None:
+        self._guard(lambda: self._check_insert(_CONSENTS, record.id, self.all_consents()))
+        self._guard(lambda: _check_consent(record, self.all_advisors()))
+        self._stage(_CONSENTS, record.id, record)
+
+    def update_consent(self, record: ConsentRecord) -> None:
+        if record.id not in self.all_consents():
+            raise NotFoundError("consent", record.id)
+        self._guard(lambda: _check_consent(record, self.all_advisors()))
+        self.consents[record.id] = record
+
+    def delete(self, table: str, keys: Iterable[Any]) -> None:
+        """Delete the rows of ``table`` with these keys (staged, like every write)."""
+        staged = self._staged(table)
+        gone = self.deleted.setdefault(table, set())
+        for key in keys:
+            staged.pop(key, None)
+            gone.add(key)
+            self._inserted.discard((table, key))
+
+    def purge_audit_through(self, sequence: int) -> None:
+        """Delete the audit events up to ``sequence`` (the oldest ones: a prefix)."""
+        self.audit_purged_through = max(self.audit_purged_through, sequence)
+        self.audit = [e for e in self.audit if e.sequence > sequence]
+
+    def _stage(self, table: str, key: Any, row: object) -> None:
+        # A new row: staged, no longer deleted if this transaction deleted its key before.
+        self._staged(table)[key] = row
+        self.deleted.get(table, set()).discard(key)
+        self._inserted.add((table, key))
 
     def put_cached(self, answer: CachedAnswer) -> None:
         self.ai_cache_deleted.discard(answer.key)
@@ -266,12 +383,18 @@ class InMemoryTransaction:
         self._guard(lambda: self._check_delivery(delivery))
         self.deliveries[delivery.id] = delivery
 
-    def _check_insert(self, table: str, key: uuid.UUID, existing: Container[uuid.UUID]) -> None:
+    def _check_insert(self, table: str, key: Any, existing: Container[Any]) -> None:
         if key in existing:
             raise _conflict(table, f"pk_{table}")
 
     def _check_delivery(self, delivery: Delivery) -> None:
         _check_delivery(delivery, self.all_advisors(), self.all_packs(), self.all_deliveries())
+
+    def refuse(self, table: str, constraint: str) -> NoReturn:
+        """Fail like a statement breaking ``constraint`` (see :meth:`_guard`)."""
+        self.discard()
+        self.failed = True
+        raise _conflict(table, constraint)
 
     def _guard(self, check: Callable[[], None]) -> None:
         # Like the SQL adapter: a constraint violation discards everything staged so far.
@@ -296,15 +419,28 @@ class InMemoryTransaction:
         self.ai_jobs.clear()
         self.ai_cache.clear()
         self.ai_cache_deleted.clear()
+        self.consents.clear()
+        self.erased.clear()
+        self.deleted.clear()
+        self.audit_purged_through = 0
         self._inserted.clear()
 
     def apply(self) -> None:
         """Re-check everything against the store as it is now, then write it all or nothing."""
         self._guard(self._check_all)
+        # Like the SQL statements, run in order: deletes first, then writes.
+        for table, keys in self.deleted.items():
+            committed = self._committed(table)
+            for key in keys:
+                committed.pop(key, None)
         self.store.advisors.update(self.advisors)
+        self.store.erased.update(self.erased)
         self.store.packs.update(self.packs)
         self.store.deliveries.update(self.deliveries)
-        self.store.audit.extend(self.audit)
+        if self.audit_purged_through:
+            self.store.audit[:] = self.all_audit()
+        else:
+            self.store.audit.extend(self.audit)
         self.store.incidents.update(self.incidents)
         self.store.library.update(self.library)
         self.store.selections.update(self.selections)
@@ -316,29 +452,42 @@ class InMemoryTransaction:
         for key in self.ai_cache_deleted:
             self.store.ai_cache.pop(key, None)
         self.store.ai_cache.update(self.ai_cache)
+        self.store.consents.update(self.consents)
         self.discard()
 
     def _check_all(self) -> None:
         # Another unit of work may have committed since these rows were staged.
-        committed: dict[str, dict[uuid.UUID, object]] = {
-            _ADVISORS: dict(self.store.advisors),
-            _PACKS: dict(self.store.packs),
-            _DELIVERIES: dict(self.store.deliveries),
-            _INCIDENTS: dict(self.store.incidents),
-            _LIBRARY: dict(self.store.library),
-            _SELECTIONS: dict(self.store.selections),
-            _AI_JOBS: dict(self.store.ai_jobs),
-        }
+        tables = (
+            _ADVISORS,
+            _PACKS,
+            _DELIVERIES,
+            _INCIDENTS,
+            _LIBRARY,
+            _SELECTIONS,
+            _INBOUND,
+            _AI_JOBS,
+            _CONSENTS,
+        )
         # The chain may have grown since this transaction read its head: like the unique
         # sequence column, refuse a fork.
-        if self.audit and self.audit[0].sequence != len(self.store.audit) + 1:
-            raise _conflict(_AUDIT, "uq_audit_events_sequence")
+        if self.audit:
+            kept = [e for e in self.store.audit if e.sequence > self.audit_purged_through]
+            head = kept[-1].sequence if kept else 0
+            if self.audit[0].sequence != head + 1:
+                raise _conflict(_AUDIT, "uq_audit_events_sequence")
         for table, key in self._inserted:
-            if key in committed[table]:
+            if key in self._committed(table) and table != _INBOUND:
                 raise _conflict(table, f"pk_{table}")
+        for table in tables:
+            committed = self._committed(table)
+            for key in self._staged(table):
+                # Updated here, deleted (a retention purge) by another unit of work since.
+                if (table, key) not in self._inserted and key not in committed:
+                    raise NotFoundError(table, key)
         advisors, packs = self.all_advisors(), self.all_packs()
+        erased = self.all_erased()
         for advisor in self.advisors.values():
-            _check_advisor(advisor, advisors)
+            _check_advisor(advisor, advisors, erased)
         for pack in self.packs.values():
             _check_pack(pack, advisors, packs)
         deliveries = self.all_deliveries()
@@ -353,18 +502,30 @@ class InMemoryTransaction:
             _check_selection(record, advisors, packs, selections)
         for job in self.ai_jobs.values():
             _check_ai_job(job, advisors)
+        for consent in self.consents.values():
+            _check_consent(consent, advisors)
 
 
-def _check_advisor(advisor: Advisor, existing: dict[uuid.UUID, Advisor]) -> None:
+def _check_advisor(
+    advisor: Advisor, existing: dict[uuid.UUID, Advisor], erased: Container[uuid.UUID]
+) -> None:
+    # An erased advisor has no email or number left to clash with (NULL in SQL).
+    if advisor.id in erased:
+        return
     for other in existing.values():
-        if other.id == advisor.id:
+        if other.id == advisor.id or other.id in erased:
             continue
         if other.registration_no == advisor.registration_no:
             raise _conflict(_ADVISORS, "uq_advisors_registration_no")
-        if other.email == advisor.email:
-            raise _conflict(_ADVISORS, "uq_advisors_email")
+        if other.email.strip().casefold() == advisor.email.strip().casefold():
+            raise _conflict(_ADVISORS, "uq_advisors_email_index")
         if other.whatsapp_number == advisor.whatsapp_number:
-            raise _conflict(_ADVISORS, "uq_advisors_whatsapp_number")
+            raise _conflict(_ADVISORS, "uq_advisors_whatsapp_index")
+
+
+def _check_consent(record: ConsentRecord, advisors: dict[uuid.UUID, Advisor]) -> None:
+    if record.advisor_id not in advisors:
+        raise _conflict(_CONSENTS, "fk_consents_advisor_id_advisors")
 
 
 def _check_pack(
@@ -499,23 +660,34 @@ class InMemoryAdvisorRepository:
 
     async def get(self, advisor_id: uuid.UUID) -> Advisor:
         try:
-            return self._tx.all_advisors()[advisor_id]
+            advisor = self._tx.all_advisors()[advisor_id]
         except KeyError:
             raise NotFoundError("advisor", advisor_id) from None
+        erased_at = self._tx.all_erased().get(advisor_id)
+        if erased_at is not None:
+            raise SubjectErasedError(advisor_id, erased_at)
+        return advisor
 
     async def update(self, advisor: Advisor) -> None:
         self._tx.update_advisor(advisor)
 
     async def ids_by_whatsapp(self, numbers: Iterable[str]) -> Mapping[str, uuid.UUID]:
         wanted = set(numbers)
+        erased = self._tx.all_erased()
         return {
             a.whatsapp_number: a.id
             for a in self._tx.all_advisors().values()
-            if a.whatsapp_number in wanted
+            if a.whatsapp_number in wanted and a.id not in erased
         }
 
     async def list_reachable(self) -> Sequence[Advisor]:
-        reachable = (a for a in self._tx.all_advisors().values() if a.receives_whatsapp)
+        # As in SQL: active, consenting to processing, opted in, not erased.
+        erased = self._tx.all_erased()
+        reachable = (
+            a
+            for a in self._tx.all_advisors().values()
+            if a.receives_whatsapp and a.processing_withdrawn_at is None and a.id not in erased
+        )
         return sorted(reachable, key=lambda a: a.id.int)
 
     async def count(self) -> int:
@@ -721,11 +893,20 @@ class InMemoryDeliveryRepository:
         self._tx = tx
 
     async def add(self, delivery: Delivery) -> None:
-        self._tx.insert_delivery(delivery)
+        await self.add_many([delivery])
 
     async def add_many(self, deliveries: Iterable[Delivery]) -> None:
-        for delivery in deliveries:
+        items = list(deliveries)
+        self._require_keys(items)
+        for delivery in items:
             self._tx.insert_delivery(delivery)
+
+    def _require_keys(self, deliveries: Iterable[Delivery]) -> None:
+        # As in SQL: an erased advisor has no data key to seal a number with.
+        erased = self._tx.all_erased()
+        for delivery in deliveries:
+            if delivery.advisor_id in erased:
+                raise KeyStoreError("no data key for a new delivery's advisor", delivery.advisor_id)
 
     # One unit of work runs at a time over the store's committed state, so ``lock`` has
     # nothing to guard against here; it is accepted for the port's sake.
@@ -742,6 +923,7 @@ class InMemoryDeliveryRepository:
         return _pick(self._tx.all_deliveries(), delivery_ids, "delivery")
 
     async def update(self, delivery: Delivery) -> None:
+        self._require_keys([delivery])
         self._tx.update_delivery(delivery)
 
     async def by_message_ids(
@@ -917,11 +1099,7 @@ class InMemoryInboundMessageRepository:
         for message in messages:
             if message.provider_message_id in known:
                 continue
-            if message.advisor_id is not None and message.advisor_id not in (
-                self._tx.all_advisors()
-            ):
-                raise _conflict("inbound_messages", "fk_inbound_messages_advisor_id_advisors")
-            self._tx.inbound[message.provider_message_id] = message
+            self._tx.insert_inbound(message)
             known[message.provider_message_id] = message
             added += 1
         return added
@@ -1034,6 +1212,233 @@ def _json_copy(document: Mapping[str, object]) -> dict[str, object]:
     return copied
 
 
+class InMemoryConsentRepository:
+    """A ``ConsentRepository`` over an :class:`InMemoryTransaction`, like
+    ``SqlConsentRepository``: only the end of a stored record is ever written."""
+
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    async def add_many(self, records: Iterable[ConsentRecord]) -> None:
+        for record in records:
+            self._tx.insert_consent(record)
+
+    async def end_many(self, records: Iterable[ConsentRecord]) -> None:
+        items = list(records)
+        current = self._tx.all_consents()
+        for record in items:
+            if record.id not in current:
+                raise NotFoundError("consent", record.id)
+        for record in items:
+            stored = current[record.id]
+            try:
+                ended = attrs.evolve(stored, ended_at=record.ended_at, end_reason=record.end_reason)
+            except ValidationError:
+                self._tx.refuse(_CONSENTS, "ck_consents_ended_with_reason")
+            self._tx.update_consent(ended)
+
+    async def for_advisor(self, advisor_id: uuid.UUID) -> Sequence[ConsentRecord]:
+        found = (r for r in self._tx.all_consents().values() if r.advisor_id == advisor_id)
+        return sorted(found, key=lambda r: (r.given_at, r.id.int))
+
+
+#: What stands in an erased advisor's personal fields (``Advisor`` requires valid ones; the
+#: SQL row holds NULLs). Never read back: an erased advisor is not returned as an ``Advisor``.
+_ERASED_NAME = "[erased]"
+_ERASED_EMAIL = "erased@erased.invalid"
+_ERASED_NUMBER = "+10000000000"
+
+
+class InMemorySubjectRepository:
+    """A ``SubjectRepository`` over an :class:`InMemoryTransaction`, with the rules of
+    ``SqlSubjectRepository`` (erasure, the accounts cancelled before a date, retention)."""
+
+    def __init__(self, tx: InMemoryTransaction) -> None:
+        self._tx = tx
+
+    def _advisor(self, advisor_id: uuid.UUID) -> Advisor:
+        advisor = self._tx.all_advisors().get(advisor_id)
+        if advisor is None:
+            raise NotFoundError("advisor", advisor_id)
+        return advisor
+
+    async def profile(self, advisor_id: uuid.UUID) -> SubjectProfile:
+        advisor = self._advisor(advisor_id)
+        erased_at = self._tx.all_erased().get(advisor_id)
+        gone = erased_at is not None
+        return SubjectProfile(
+            advisor_id=advisor_id,
+            name=None if gone else advisor.name,
+            email=None if gone else advisor.email,
+            whatsapp_number=None if gone else advisor.whatsapp_number,
+            type=advisor.type.value,
+            registration_no=advisor.registration_no,
+            status=advisor.status.value,
+            tier=advisor.tier.value,
+            languages=tuple(language.value for language in advisor.languages),
+            send_time=advisor.send_time.strftime("%H:%M"),
+            whatsapp_opt_in_at=advisor.whatsapp_opt_in_at,
+            processing_withdrawn_at=advisor.processing_withdrawn_at,
+            created_at=advisor.created_at,
+            erased_at=erased_at,
+        )
+
+    async def erase(self, advisor_id: uuid.UUID, now: dt.datetime) -> ErasureCounts:
+        advisor = self._advisor(advisor_id)
+        erased_at = self._tx.all_erased().get(advisor_id)
+        if erased_at is not None:
+            raise SubjectErasedError(advisor_id, erased_at)
+        self._tx.erase_advisor(
+            attrs.evolve(
+                advisor,
+                name=_ERASED_NAME,
+                email=_ERASED_EMAIL,
+                whatsapp_number=_ERASED_NUMBER,
+                status=AdvisorStatus.CANCELLED,
+                whatsapp_opt_in_at=None,
+            ),
+            now,
+        )
+        mine = [d for d in self._tx.all_deliveries().values() if d.advisor_id == advisor_id]
+        expired = unlinked = 0
+        for delivery in mine:
+            changed = delivery
+            # What was still waiting to go is not sent to a person who is gone; what went
+            # stays counted (reports) but no longer says to which number.
+            if changed.status is DeliveryStatus.QUEUED:
+                changed = attrs.evolve(
+                    changed, status=DeliveryStatus.EXPIRED, error_code="subject_erased"
+                )
+                expired += 1
+            if changed.to:
+                changed = attrs.evolve(changed, to="")
+                unlinked += 1
+            if changed is not delivery:
+                self._tx.update_delivery(changed)
+        inbound = [key for key, m in self._tx.all_inbound().items() if m.advisor_id == advisor_id]
+        self._tx.delete(_INBOUND, inbound)
+        answers = [k for k, a in self._tx.all_ai_cache().items() if a.advisor_id == advisor_id]
+        self._tx.delete_cached(answers)
+        return ErasureCounts(
+            data_keys_destroyed=1,
+            deliveries_expired=expired,
+            deliveries_unlinked=unlinked,
+            inbound_messages_deleted=len(inbound),
+            ai_answers_deleted=len(answers),
+        )
+
+    async def cancelled_before(self, cutoff: dt.datetime) -> Sequence[uuid.UUID]:
+        # Cancelled is final, so the one change_status event to "cancelled" dates it.
+        candidates = {
+            uuid.UUID(e.entity_id)
+            for e in self._tx.all_audit()
+            if e.entity_type == "advisor"
+            and e.action == "change_status"
+            and e.occurred_at < cutoff
+            and (e.new_values or {}).get("status") == AdvisorStatus.CANCELLED.value
+        }
+        advisors, erased = self._tx.all_advisors(), self._tx.all_erased()
+        return sorted(
+            a
+            for a in candidates
+            if a in advisors and advisors[a].status is AdvisorStatus.CANCELLED and a not in erased
+        )
+
+    async def purge(
+        self, cutoffs: RetentionCutoffs, now: dt.datetime, *, dry_run: bool
+    ) -> tuple[PurgeCounts, AuditAnchor | None]:
+        logs = cutoffs.processing_logs_before
+        tx = self._tx
+        counts: dict[str, int] = {}
+
+        def apply(table: str, keys: Sequence[Any]) -> int:
+            if not dry_run:
+                tx.delete(table, keys)
+            return len(keys)
+
+        deliveries = tx.all_deliveries()
+        old = {key for key, d in deliveries.items() if d.scheduled_for < logs}
+        # An SMS backup goes with the delivery it stood in for.
+        doomed = [k for k, d in deliveries.items() if k in old or d.backup_of in old]
+        counts["deliveries"] = apply(_DELIVERIES, doomed)
+        counts["fallback_selections"] = apply(
+            _SELECTIONS, [k for k, r in tx.all_selections().items() if r.selected_at < logs]
+        )
+        counts["ai_jobs"] = apply(
+            _AI_JOBS, [k for k, j in tx.all_ai_jobs().items() if j.created_at < logs]
+        )
+        counts["inbound_messages"] = apply(
+            _INBOUND, [k for k, m in tx.all_inbound().items() if m.received_at < logs]
+        )
+        expired = [k for k, a in tx.all_ai_cache().items() if not a.fresh(now)]
+        if not dry_run:
+            tx.delete_cached(expired)
+        counts["ai_cache"] = len(expired)
+        counts["consents"] = apply(
+            _CONSENTS,
+            [
+                k
+                for k, r in tx.all_consents().items()
+                if r.ended_at is not None and r.ended_at < cutoffs.consent_ended_before
+            ],
+        )
+        # Judged on what is left after the deletions above (in a dry run, on what a real run
+        # would have left).
+        gone = set(doomed) if dry_run else set()
+        counts["content_packs"] = apply(
+            _PACKS, self._packs_past_retention(cutoffs, gone, logs if dry_run else None)
+        )
+        counts["audit_events"], anchor = self._purge_audit(cutoffs.audit_before, dry_run)
+        return PurgeCounts(**counts), anchor
+
+    def _packs_past_retention(
+        self,
+        cutoffs: RetentionCutoffs,
+        gone_deliveries: set[uuid.UUID],
+        selections_before: dt.datetime | None,
+    ) -> list[uuid.UUID]:
+        # An approval record past its seven years, that nothing still kept points at (the
+        # shared fallback library's packs belong to no advisor and are not records of one).
+        tx = self._tx
+        packs = tx.all_packs()
+        referenced = {
+            *(d.pack_id for k, d in tx.all_deliveries().items() if k not in gone_deliveries),
+            *(
+                r.pack_id
+                for r in tx.all_selections().values()
+                if selections_before is None or r.selected_at >= selections_before
+            ),
+            *tx.all_library(),
+            *(i.pack_id for i in tx.all_incidents().values()),
+            *(p.parent_id for p in packs.values()),
+        }
+        return [
+            key
+            for key, p in packs.items()
+            if p.advisor_id is not None
+            and p.reviewed_at is not None
+            and p.reviewed_at < cutoffs.content_approved_before
+            and key not in referenced
+        ]
+
+    def _purge_audit(self, today: dt.date, dry_run: bool) -> tuple[int, AuditAnchor | None]:
+        # The oldest events up to the first one still under retention: always a prefix of
+        # the chain, so what remains verifies from the anchor (the last one deleted).
+        # The newest event always stays: the chain goes on from it, never restarts at 1.
+        events = list(self._tx.all_audit())
+        doomed: list[AuditEvent] = []
+        for event in events[:-1]:
+            if event.retention_until > today:
+                break
+            doomed.append(event)
+        if not doomed:
+            return 0, None
+        last = doomed[-1]
+        if not dry_run:
+            self._tx.purge_audit_through(last.sequence)
+        return len(doomed), AuditAnchor(sequence=last.sequence, hash=last.hash)
+
+
 class InMemoryUnitOfWork:
     """A unit of work over an :class:`InMemoryStore`, with the SQL unit of work's semantics.
 
@@ -1052,6 +1457,8 @@ class InMemoryUnitOfWork:
     inbound: InboundMessageRepository
     ai_jobs: AiJobRepository
     ai_cache: AiCache
+    consents: ConsentRepository
+    subjects: SubjectRepository
 
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store if store is not None else InMemoryStore()
@@ -1071,6 +1478,8 @@ class InMemoryUnitOfWork:
         self.inbound = InMemoryInboundMessageRepository(self._tx)
         self.ai_jobs = InMemoryAiJobRepository(self._tx)
         self.ai_cache = InMemoryAiCache(self._tx)
+        self.consents = InMemoryConsentRepository(self._tx)
+        self.subjects = InMemorySubjectRepository(self._tx)
         return self
 
     async def __aexit__(

@@ -89,6 +89,9 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, file_backed: bool) -> None:
             # SQLite ignores foreign keys unless asked, per connection.
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # Deleted and overwritten content is zeroed, not left in free pages: erasing a
+            # person (redacted text, deleted messages) must not leave them in the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             if file_backed:
                 # WAL lets readers proceed while one writer commits.
                 cursor.execute("PRAGMA journal_mode=WAL")

@@ -15,12 +15,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from projectone.adapters.sqlalchemy.keyring import open_sealed, seal
 from projectone.domain.advisor import Advisor
 from projectone.domain.ai import AiJob, CachedAnswer, TokenUsage
 from projectone.domain.audit import Actor, AuditEvent
+from projectone.domain.consent import ConsentRecord
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.delivery import Delivery
+from projectone.domain.errors import KeyStoreError
 from projectone.domain.fallback import (
     LibraryEntry,
     ScoreBreakdown,
@@ -31,6 +35,7 @@ from projectone.domain.fallback import (
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident
 from projectone.domain.language import Language
+from projectone.domain.pii import mask_pii
 
 __all__ = [
     "COST_QUANTUM",
@@ -42,6 +47,8 @@ __all__ = [
     "audit_event_to_row",
     "cached_answer_from_row",
     "cached_answer_to_row",
+    "consent_from_row",
+    "consent_to_row",
     "cost_from_db",
     "cost_to_db",
     "delivery_from_row",
@@ -81,36 +88,46 @@ def _from_db_optional(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else from_db_time(value)
 
 
-def advisor_to_row(advisor: Advisor) -> dict[str, Any]:
+def advisor_to_row(
+    advisor: Advisor, cipher: AESGCM, email_index: str, whatsapp_index: str
+) -> dict[str, Any]:
+    """The row of ``advisor``, its personal fields sealed with ``cipher`` (its data key)."""
+    subject = advisor.id
     return {
         "id": advisor.id,
-        "name": advisor.name,
+        "name_sealed": seal(cipher, subject, "name", advisor.name),
+        "email_sealed": seal(cipher, subject, "email", advisor.email),
+        "whatsapp_sealed": seal(cipher, subject, "whatsapp_number", advisor.whatsapp_number),
+        "email_index": email_index,
+        "whatsapp_index": whatsapp_index,
         "type": advisor.type.value,
         "registration_no": advisor.registration_no,
-        "email": advisor.email,
-        "whatsapp_number": advisor.whatsapp_number,
         "languages": [language.value for language in advisor.languages],
         "send_time": advisor.send_time,
         "tier": advisor.tier.value,
         "status": advisor.status.value,
         "whatsapp_opt_in_at": _to_db_optional(advisor.whatsapp_opt_in_at),
+        "processing_withdrawn_at": _to_db_optional(advisor.processing_withdrawn_at),
         "created_at": to_db_time(advisor.created_at),
     }
 
 
-def advisor_from_row(row: Mapping[Any, Any]) -> Advisor:
+def advisor_from_row(row: Mapping[Any, Any], cipher: AESGCM) -> Advisor:
+    """The advisor of a row that is not erased (the caller checks ``erased_at``)."""
+    subject = row["id"]
     return Advisor(
-        id=row["id"],
-        name=row["name"],
+        id=subject,
+        name=open_sealed(cipher, subject, "name", row["name_sealed"]),
         type=row["type"],
         registration_no=row["registration_no"],
-        email=row["email"],
-        whatsapp_number=row["whatsapp_number"],
+        email=open_sealed(cipher, subject, "email", row["email_sealed"]),
+        whatsapp_number=open_sealed(cipher, subject, "whatsapp_number", row["whatsapp_sealed"]),
         languages=row["languages"],
         send_time=row["send_time"],
         tier=row["tier"],
         status=row["status"],
         whatsapp_opt_in_at=_from_db_optional(row["whatsapp_opt_in_at"]),
+        processing_withdrawn_at=_from_db_optional(row["processing_withdrawn_at"]),
         created_at=from_db_time(row["created_at"]),
     )
 
@@ -176,7 +193,9 @@ def pack_from_row(row: Mapping[Any, Any]) -> ContentPack:
     )
 
 
-def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
+def delivery_to_row(delivery: Delivery, cipher: AESGCM | None) -> dict[str, Any]:
+    """The row of ``delivery``, its number sealed with ``cipher`` (the advisor's data key;
+    ``None`` only for a row the database will refuse: an advisor that does not exist)."""
     return {
         "advisor_id": delivery.advisor_id,
         "pack_id": delivery.pack_id,
@@ -184,7 +203,9 @@ def delivery_to_row(delivery: Delivery) -> dict[str, Any]:
         "language": delivery.language.value,
         "channel": delivery.channel.value,
         "variant": delivery.variant.value,
-        "to_number": delivery.to,
+        "to_sealed": None
+        if cipher is None
+        else seal(cipher, delivery.advisor_id, "to", delivery.to),
         "content_hash": delivery.content_hash,
         "scheduled_for": to_db_time(delivery.scheduled_for),
         "sla_target": to_db_time(delivery.sla_target),
@@ -203,7 +224,10 @@ def delivery_state_to_row(delivery: Delivery) -> dict[str, Any]:
         "attempts": delivery.attempts,
         "provider_message_id": delivery.provider_message_id,
         "error_code": delivery.error_code,
-        "error_message": delivery.error_message,
+        # Providers quote the recipient in their errors ("+91… is not a WhatsApp user").
+        "error_message": None
+        if delivery.error_message is None
+        else mask_pii(delivery.error_message),
         "sent_at": _to_db_optional(delivery.sent_at),
         "delivered_at": _to_db_optional(delivery.delivered_at),
         "read_at": _to_db_optional(delivery.read_at),
@@ -216,7 +240,16 @@ def delivery_state_to_row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
+def delivery_from_row(row: Mapping[Any, Any], cipher: AESGCM | None) -> Delivery:
+    """The delivery of a row; ``to`` is empty when the advisor was erased (no number, no key)."""
+    sealed = row["to_sealed"]
+    if sealed is None:
+        to = ""
+    elif cipher is None:
+        # Fail closed: a number that cannot be read is never sent to as "".
+        raise KeyStoreError("no data key for a delivery's number", row["advisor_id"])
+    else:
+        to = open_sealed(cipher, row["advisor_id"], "to", sealed)
     # sla_target is derived by the domain; the stored copy exists for SQL reports only.
     return Delivery(
         id=row["id"],
@@ -226,7 +259,7 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         language=row["language"],
         channel=row["channel"],
         variant=row["variant"],
-        to=row["to_number"],
+        to=to,
         content_hash=row["content_hash"],
         scheduled_for=from_db_time(row["scheduled_for"]),
         status=row["status"],
@@ -402,31 +435,66 @@ def selection_from_row(row: Mapping[Any, Any]) -> SelectionRecord:
     )
 
 
-def inbound_to_row(message: InboundMessage) -> dict[str, Any]:
+def inbound_to_row(
+    message: InboundMessage, subject: uuid.UUID, cipher: AESGCM, from_index: str
+) -> dict[str, Any]:
+    """The row of ``message``, its number and text sealed under ``subject``'s data key."""
     return {
         "id": message.id,
         "provider_message_id": message.provider_message_id,
         "phone_number_id": message.phone_number_id,
-        "from_number": message.from_number,
+        "subject_id": subject,
+        "from_sealed": seal(cipher, subject, "from", message.from_number),
+        "from_index": from_index,
         "advisor_id": message.advisor_id,
         "type": message.type,
-        "body": message.body,
+        "body_sealed": None
+        if message.body is None
+        else seal(cipher, subject, "body", message.body),
         "sent_at": to_db_time(message.sent_at),
         "received_at": to_db_time(message.received_at),
     }
 
 
-def inbound_from_row(row: Mapping[Any, Any]) -> InboundMessage:
+def inbound_from_row(row: Mapping[Any, Any], cipher: AESGCM) -> InboundMessage:
+    subject = row["subject_id"]
+    body = row["body_sealed"]
     return InboundMessage(
         id=row["id"],
         provider_message_id=row["provider_message_id"],
         phone_number_id=row["phone_number_id"],
-        from_number=row["from_number"],
+        from_number=open_sealed(cipher, subject, "from", row["from_sealed"]),
         advisor_id=row["advisor_id"],
         type=row["type"],
-        body=row["body"],
+        body=None if body is None else open_sealed(cipher, subject, "body", body),
         sent_at=from_db_time(row["sent_at"]),
         received_at=from_db_time(row["received_at"]),
+    )
+
+
+def consent_to_row(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "advisor_id": record.advisor_id,
+        "purpose": record.purpose.value,
+        "policy_version": record.policy_version,
+        "channel": record.channel,
+        "given_at": to_db_time(record.given_at),
+        "ended_at": _to_db_optional(record.ended_at),
+        "end_reason": None if record.end_reason is None else record.end_reason.value,
+    }
+
+
+def consent_from_row(row: Mapping[Any, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        id=row["id"],
+        advisor_id=row["advisor_id"],
+        purpose=row["purpose"],
+        policy_version=row["policy_version"],
+        channel=row["channel"],
+        given_at=from_db_time(row["given_at"]),
+        ended_at=_from_db_optional(row["ended_at"]),
+        end_reason=row["end_reason"],
     )
 
 
@@ -497,6 +565,7 @@ def cached_answer_to_row(answer: CachedAnswer) -> dict[str, Any]:
         "document": dict(answer.document),
         "created_at": to_db_time(answer.created_at),
         "expires_at": to_db_time(answer.expires_at),
+        "advisor_id": answer.advisor_id,
     }
 
 
@@ -509,4 +578,5 @@ def cached_answer_from_row(row: Mapping[Any, Any]) -> CachedAnswer:
         document=row["document"],
         created_at=from_db_time(row["created_at"]),
         expires_at=from_db_time(row["expires_at"]),
+        advisor_id=row["advisor_id"],
     )

@@ -33,12 +33,15 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An alembic ``Config`` for the packaged scripts, optionally bound to ``connection``."""
+def alembic_config(connection: Connection | None = None, key_store: object = None) -> Config:
+    """An alembic ``Config`` for the packaged scripts, optionally bound to ``connection``.
+    ``key_store``: the master key for revisions that seal existing personal data (0005)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
         config.attributes["connection"] = connection
+    if key_store is not None:
+        config.attributes["key_store"] = key_store
     return config
 
 
@@ -50,37 +53,43 @@ def head_revision() -> str:
     return head
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
+def _upgrade(connection: Connection, revision: str, key_store: object) -> None:
+    command.upgrade(alembic_config(connection, key_store), revision)
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    command.downgrade(alembic_config(connection), revision)
+def _downgrade(connection: Connection, revision: str, key_store: object) -> None:
+    command.downgrade(alembic_config(connection, key_store), revision)
 
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head", *, key_store: object = None) -> None:
     """Migrate the database of ``engine`` to ``revision``, in one transaction.
 
     On SQLite, foreign keys are switched off around the transaction, as SQLite's own procedure
     for schema changes asks: a migration that rebuilds a table (batch mode: copy, drop,
     rename) would otherwise fail on the rows of other tables that reference it. Before the
     transaction commits, ``PRAGMA foreign_key_check`` must come back empty.
+
+    ``key_store`` (a ``LocalKeyStore``) is the master key revision 0005 seals existing personal
+    data with; without it the key is loaded from the environment as the application does.
     """
-    await _migrate(engine, _upgrade, revision)
+    await _migrate(engine, _upgrade, revision, key_store)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Take the database of ``engine`` back to ``revision``, like :func:`upgrade`. What the
     later revisions added (tables, columns) is dropped with its data."""
-    await _migrate(engine, _downgrade, revision)
+    await _migrate(engine, _downgrade, revision, None)
 
 
 async def _migrate(
-    engine: AsyncEngine, step: Callable[[Connection, str], None], revision: str
+    engine: AsyncEngine,
+    step: Callable[[Connection, str, object], None],
+    revision: str,
+    key_store: object,
 ) -> None:
     async with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -88,7 +97,7 @@ async def _migrate(
             await conn.run_sync(_sqlite_foreign_keys, False)
         try:
             async with conn.begin():
-                await conn.run_sync(step, revision)
+                await conn.run_sync(step, revision, key_store)
                 if sqlite:
                     broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
                     if broken:
@@ -118,7 +127,7 @@ async def is_up_to_date(engine: AsyncEngine) -> bool:
     return await current_revision(engine) == head_revision()
 
 
-async def prepare(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+async def prepare(engine: AsyncEngine, *, auto_migrate: bool, key_store: object = None) -> None:
     """Make sure the schema is at head before the application uses ``engine``.
 
     An embedded SQLite database is migrated in place when ``auto_migrate`` is true: it belongs
@@ -134,7 +143,7 @@ async def prepare(engine: AsyncEngine, *, auto_migrate: bool) -> None:
         return
     known = current is None or _is_known(current)
     if known and auto_migrate and engine.dialect.name == "sqlite":
-        await upgrade(engine)
+        await upgrade(engine, key_store=key_store)
         return
     raise SchemaOutdatedError(safe_url(engine.url), current, head)
 

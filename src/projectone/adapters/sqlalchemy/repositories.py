@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projectone.adapters.sqlalchemy import mapping
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
+from projectone.adapters.sqlalchemy.keyring import SubjectKeys, sender_subject
 from projectone.adapters.sqlalchemy.tables import (
     advisors,
     ai_cache,
@@ -39,7 +40,7 @@ from projectone.domain.ai import AiJob, AiStage, CachedAnswer
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
-from projectone.domain.errors import NotFoundError
+from projectone.domain.errors import KeyStoreError, NotFoundError, SubjectErasedError
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
@@ -198,15 +199,35 @@ async def _update_many_by_id(
 
 
 class SqlAdvisorRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Advisors, their personal fields sealed under each one's data key (keyring.py)."""
+
+    def __init__(self, conn: AsyncConnection, keys: SubjectKeys) -> None:
         self._conn = conn
+        self._keys = keys
+
+    async def _to_rows(self, items: Sequence[Advisor]) -> list[dict[str, Any]]:
+        if not items:
+            return []
+        ciphers = await self._keys.ensure([a.id for a in items], min(a.created_at for a in items))
+        return [
+            mapping.advisor_to_row(
+                a,
+                ciphers[a.id],
+                await self._keys.index("email", a.email),
+                await self._keys.index("phone", a.whatsapp_number),
+            )
+            for a in items
+        ]
+
+    async def _from_rows(self, rows: Sequence[sa.RowMapping]) -> list[Advisor]:
+        ciphers = await self._keys.require(row["id"] for row in rows)
+        return [mapping.advisor_from_row(row, ciphers[row["id"]]) for row in rows]
 
     async def add(self, advisor: Advisor) -> None:
-        row = mapping.advisor_to_row(advisor)
-        await _write(self._conn, advisors.insert().values(**row), advisors.name)
+        await self.add_many([advisor])
 
     async def add_many(self, items: Iterable[Advisor]) -> None:
-        rows = [mapping.advisor_to_row(a) for a in items]
+        rows = await self._to_rows(list(items))
         if rows:
             await _write(self._conn, advisors.insert(), advisors.name, rows)
 
@@ -215,33 +236,39 @@ class SqlAdvisorRepository:
         row = result.mappings().one_or_none()
         if row is None:
             raise NotFoundError("advisor", advisor_id)
-        return mapping.advisor_from_row(row)
+        if row["erased_at"] is not None:
+            raise SubjectErasedError(advisor_id, mapping.from_db_time(row["erased_at"]))
+        return (await self._from_rows([row]))[0]
 
     async def update(self, advisor: Advisor) -> None:
-        await _update_by_id(self._conn, advisors, mapping.advisor_to_row(advisor), "advisor")
+        (row,) = await self._to_rows([advisor])
+        await _update_by_id(self._conn, advisors, row, "advisor")
 
     async def ids_by_whatsapp(self, numbers: Iterable[str]) -> Mapping[str, uuid.UUID]:
-        wanted = list(dict.fromkeys(numbers))
+        by_index = {await self._keys.index("phone", n): n for n in dict.fromkeys(numbers)}
+        wanted = list(by_index)
         found: dict[str, uuid.UUID] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
-            query = sa.select(advisors.c.whatsapp_number, advisors.c.id).where(
-                advisors.c.whatsapp_number.in_(wanted[start : start + _IN_CHUNK])
+            query = sa.select(advisors.c.whatsapp_index, advisors.c.id).where(
+                advisors.c.whatsapp_index.in_(wanted[start : start + _IN_CHUNK])
             )
-            found.update((row[0], row[1]) for row in await self._conn.execute(query))
+            found.update((by_index[row[0]], row[1]) for row in await self._conn.execute(query))
         return found
 
     async def list_reachable(self) -> Sequence[Advisor]:
-        # Mirrors Advisor.receives_whatsapp: active and opted in.
+        # Mirrors Advisor.receives_whatsapp: active, consenting to processing, opted in.
         query = (
             advisors.select()
             .where(
                 advisors.c.status == AdvisorStatus.ACTIVE.value,
                 advisors.c.whatsapp_opt_in_at.is_not(None),
+                advisors.c.processing_withdrawn_at.is_(None),
+                advisors.c.erased_at.is_(None),
             )
             .order_by(advisors.c.id)
         )
         result = await self._conn.execute(query)
-        return [mapping.advisor_from_row(row) for row in result.mappings()]
+        return await self._from_rows(list(result.mappings()))
 
     async def count(self) -> int:
         result = await self._conn.execute(sa.select(sa.func.count()).select_from(advisors))
@@ -403,15 +430,38 @@ class SqlContentRepository:
 
 
 class SqlDeliveryRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Deliveries; the number each goes to is sealed under the advisor's data key."""
+
+    def __init__(self, conn: AsyncConnection, keys: SubjectKeys) -> None:
         self._conn = conn
+        self._keys = keys
+
+    async def _to_rows(self, items: Iterable[Delivery]) -> list[dict[str, Any]]:
+        items = list(items)
+        ciphers = await self._keys.ciphers(d.advisor_id for d in items)
+        keyless = {d.advisor_id for d in items} - ciphers.keys()
+        if keyless:
+            # An advisor who does not exist: the foreign key refuses the row (ConflictError),
+            # as for any other table. One who exists without a key (erased, or a damaged
+            # store) must not get a delivery that could never say where it goes.
+            query = sa.select(advisors.c.id).where(advisors.c.id.in_(list(keyless)))
+            for (existing,) in await self._conn.execute(query):
+                raise KeyStoreError("no data key for a new delivery's advisor", existing)
+        return [mapping.delivery_to_row(d, ciphers.get(d.advisor_id)) for d in items]
+
+    async def _load(self, rows: Iterable[sa.RowMapping]) -> list[Delivery]:
+        rows = list(rows)
+        # Erased advisors have no key, and their deliveries no number: those map to "".
+        ciphers = await self._keys.ciphers(
+            row["advisor_id"] for row in rows if row["to_sealed"] is not None
+        )
+        return [mapping.delivery_from_row(row, ciphers.get(row["advisor_id"])) for row in rows]
 
     async def add(self, delivery: Delivery) -> None:
-        row = mapping.delivery_to_row(delivery)
-        await _write(self._conn, deliveries.insert().values(**row), deliveries.name)
+        await self.add_many([delivery])
 
     async def add_many(self, items: Iterable[Delivery]) -> None:
-        rows = [mapping.delivery_to_row(d) for d in items]
+        rows = await self._to_rows(items)
         if rows:
             await _write(self._conn, deliveries.insert(), deliveries.name, rows)
 
@@ -434,7 +484,7 @@ class SqlDeliveryRepository:
                 # webhook) cannot each hold a row the other waits for.
                 query = self._locked(query.order_by(deliveries.c.id))
             result = await self._conn.execute(query)
-            found.update((row["id"], mapping.delivery_from_row(row)) for row in result.mappings())
+            found.update((d.id, d) for d in await self._load(result.mappings()))
         for key in wanted:
             if key not in found:
                 raise NotFoundError("delivery", key)
@@ -447,10 +497,11 @@ class SqlDeliveryRepository:
         row = (await self._conn.execute(query)).mappings().one_or_none()
         if row is None:
             raise NotFoundError("delivery", delivery_id)
-        return mapping.delivery_from_row(row)
+        return (await self._load([row]))[0]
 
     async def update(self, delivery: Delivery) -> None:
-        await _update_by_id(self._conn, deliveries, mapping.delivery_to_row(delivery), "delivery")
+        (row,) = await self._to_rows([delivery])
+        await _update_by_id(self._conn, deliveries, row, "delivery")
 
     async def by_message_ids(
         self, message_ids: Iterable[str], *, lock: bool = False
@@ -463,8 +514,9 @@ class SqlDeliveryRepository:
             )
             if lock:
                 query = self._locked(query.order_by(deliveries.c.id))
-            for row in (await self._conn.execute(query)).mappings():
-                found[row["provider_message_id"]] = mapping.delivery_from_row(row)
+            rows = list((await self._conn.execute(query)).mappings())
+            for row, delivery in zip(rows, await self._load(rows), strict=True):
+                found[row["provider_message_id"]] = delivery
         return found
 
     async def update_many(self, items: Iterable[Delivery]) -> None:
@@ -480,7 +532,7 @@ class SqlDeliveryRepository:
             query = query.where(c.advisor_id == advisor_id)
         query = query.order_by(c.date, c.scheduled_for, c.id)
         result = await self._conn.execute(query)
-        return [mapping.delivery_from_row(row) for row in result.mappings()]
+        return await self._load(result.mappings())
 
     async def keys_for_date(self, date: dt.date) -> set[tuple[uuid.UUID, Channel, Variant]]:
         query = sa.select(
@@ -507,7 +559,7 @@ class SqlDeliveryRepository:
             # Rows another worker is claiming right now are skipped, not waited for.
             query = self._locked(query, skip=True)
         result = await self._conn.execute(query)
-        return [mapping.delivery_from_row(row) for row in result.mappings()]
+        return await self._load(result.mappings())
 
     async def claim_due(
         self, now: dt.datetime, limit: int, *, owner: str, until: dt.datetime
@@ -539,7 +591,7 @@ class SqlDeliveryRepository:
             .returning(*deliveries.c)
         )
         result = await self._conn.execute(statement)
-        claimed = [mapping.delivery_from_row(row) for row in result.mappings()]
+        claimed = await self._load(result.mappings())
         claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
         return claimed
 
@@ -559,7 +611,7 @@ class SqlDeliveryRepository:
             .limit(limit)
         )
         result = await self._conn.execute(self._locked(query, skip=True))
-        return [mapping.delivery_from_row(row) for row in result.mappings()]
+        return await self._load(result.mappings())
 
     async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         c = deliveries.c
@@ -623,7 +675,7 @@ class SqlDeliveryRepository:
             .order_by(deliveries.c.scheduled_for, deliveries.c.id)
         )
         result = await self._conn.execute(query)
-        return [mapping.delivery_from_row(row) for row in result.mappings()]
+        return await self._load(result.mappings())
 
     async def page(
         self,
@@ -659,7 +711,7 @@ class SqlDeliveryRepository:
             .offset(max(offset, 0))
         )
         rows = (await self._conn.execute(query)).mappings()
-        return [mapping.delivery_from_row(row) for row in rows], int(total or 0)
+        return await self._load(rows), int(total or 0)
 
 
 # pg_advisory_xact_lock key serialising writers of the audit chain ("p1audit" as a bigint).
@@ -860,13 +912,27 @@ def _as_date(value: dt.date | str) -> dt.date:
 
 
 class SqlInboundMessageRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Inbound messages, number and text sealed: under the advisor's data key, or for a
+    number we do not know under a key of that sender's own (``keyring.sender_subject``)."""
+
+    def __init__(self, conn: AsyncConnection, keys: SubjectKeys) -> None:
         self._conn = conn
+        self._keys = keys
 
     async def add_new(self, messages: Iterable[InboundMessage]) -> int:
-        rows = [mapping.inbound_to_row(m) for m in messages]
-        if not rows:
+        items = list(messages)
+        if not items:
             return 0
+        indexes = [await self._keys.index("phone", m.from_number) for m in items]
+        subjects = [
+            m.advisor_id if m.advisor_id is not None else sender_subject(index)
+            for m, index in zip(items, indexes, strict=True)
+        ]
+        ciphers = await self._keys.ensure(subjects, min(m.received_at for m in items))
+        rows = [
+            mapping.inbound_to_row(m, subject, ciphers[subject], index)
+            for m, subject, index in zip(items, subjects, indexes, strict=True)
+        ]
         # Both dialects say "skip a row whose provider id is already there" the same way, so
         # a webhook redelivered by Meta, or two deliveries racing, record each message once.
         insert = (
@@ -890,8 +956,9 @@ class SqlInboundMessageRepository:
             .where(inbound_messages.c.advisor_id == advisor_id)
             .order_by(inbound_messages.c.sent_at, inbound_messages.c.id)
         )
-        result = await self._conn.execute(query)
-        return [mapping.inbound_from_row(row) for row in result.mappings()]
+        rows = list((await self._conn.execute(query)).mappings())
+        ciphers = await self._keys.require(row["subject_id"] for row in rows)
+        return [mapping.inbound_from_row(row, ciphers[row["subject_id"]]) for row in rows]
 
 
 # ``cost_inr`` in whole ten-thousandths of a rupee (its scale is 4).

@@ -1,5 +1,6 @@
-"""The relational schema: SQLAlchemy Core tables for advisors, content packs, deliveries, the
-audit trail, compliance incidents, and the AI studio's jobs and response cache.
+"""The relational schema: SQLAlchemy Core tables for advisors (personal fields sealed), their
+data keys and consents, content packs, deliveries, the audit trail, compliance incidents, and
+the AI studio's jobs and response cache.
 
 The migrations in ``migrations/versions`` are the schema of record; this module describes the
 same schema for queries and is checked against them by a test (autogenerate finds no
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from projectone.domain.advisor import AdvisorStatus, AdvisorType, Tier
 from projectone.domain.ai import AiOutcome, AiStage
 from projectone.domain.audit import ActorType, Role
+from projectone.domain.consent import ConsentEnd, ConsentPurpose
 from projectone.domain.content import ContentStatus, ContentType
 from projectone.domain.delivery import Channel, DeliveryStatus, Variant
 from projectone.domain.fallback import TriggerReason
@@ -28,8 +30,11 @@ __all__ = [
     "AI_CACHE",
     "AI_JOBS",
     "AUDIT_EVENTS",
+    "CONSENTS",
     "CONTENT_PACKS",
+    "DATA_KEYS",
     "DELIVERIES",
+    "ERASED_OR_PERSONAL",
     "FALLBACK_LIBRARY",
     "FALLBACK_SELECTIONS",
     "INBOUND_MESSAGES",
@@ -39,7 +44,9 @@ __all__ = [
     "ai_cache",
     "ai_jobs",
     "audit_events",
+    "consents",
     "content_packs",
+    "data_keys",
     "deliveries",
     "enum_check",
     "fallback_library",
@@ -71,6 +78,17 @@ FALLBACK_SELECTIONS = "fallback_selections"
 INBOUND_MESSAGES = "inbound_messages"
 AI_JOBS = "ai_jobs"
 AI_CACHE = "ai_cache"
+DATA_KEYS = "data_keys"
+CONSENTS = "consents"
+
+#: An advisor row holds all of its personal fields, or (erased) none of them.
+ERASED_OR_PERSONAL = (
+    "(erased_at IS NULL AND name_sealed IS NOT NULL AND email_sealed IS NOT NULL"
+    " AND whatsapp_sealed IS NOT NULL AND email_index IS NOT NULL"
+    " AND whatsapp_index IS NOT NULL)"
+    " OR (erased_at IS NOT NULL AND name_sealed IS NULL AND email_sealed IS NULL"
+    " AND whatsapp_sealed IS NULL AND email_index IS NULL AND whatsapp_index IS NULL)"
+)
 
 _DIGITS = "'0123456789'"
 
@@ -91,25 +109,31 @@ advisors = sa.Table(
     ADVISORS,
     metadata,
     sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
+    # Personal fields are sealed (AES-GCM under the advisor's data key, keyring.py); equality
+    # lookups go through keyed hashes (HMAC) of the email and the WhatsApp number. All five
+    # are NULL once the advisor is erased.
+    sa.Column("name_sealed", sa.Text(), nullable=True),
+    sa.Column("email_sealed", sa.Text(), nullable=True),
+    sa.Column("whatsapp_sealed", sa.Text(), nullable=True),
+    sa.Column("email_index", sa.String(64), nullable=True),
+    sa.Column("whatsapp_index", sa.String(64), nullable=True),
     sa.Column("type", sa.String(8), nullable=False),
     sa.Column("registration_no", sa.String(16), nullable=False),
-    sa.Column("email", sa.String(254), nullable=False),
-    sa.Column("whatsapp_number", sa.String(16), nullable=False),
     # An ordered list of language codes: the first is the advisor's preferred language.
     sa.Column("languages", sa.JSON(), nullable=False),
     sa.Column("send_time", sa.Time(), nullable=False),
     sa.Column("tier", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("whatsapp_opt_in_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("processing_withdrawn_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("registration_no"),
-    sa.UniqueConstraint("email"),
-    sa.UniqueConstraint("whatsapp_number"),
+    sa.UniqueConstraint("email_index"),
+    sa.UniqueConstraint("whatsapp_index"),
     sa.CheckConstraint(enum_check("type", AdvisorType), name="type"),
     sa.CheckConstraint(enum_check("tier", Tier), name="tier"),
     sa.CheckConstraint(enum_check("status", AdvisorStatus), name="status"),
-    sa.CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
     # RIA: "INA" + 9 digits; MFD: "ARN-" + 1 to 7 digits (see domain/advisor.py).
     sa.CheckConstraint(
         "(type = 'RIA' AND length(registration_no) = 12"
@@ -120,17 +144,53 @@ advisors = sa.Table(
         f" AND {_all_digits('substr(registration_no, 5)')})",
         name="registration_no_shape",
     ),
-    sa.CheckConstraint("email LIKE '%_@_%._%'", name="email_shape"),
-    # E.164: "+", a non-zero digit, 8 to 15 digits in all.
+    sa.CheckConstraint(ERASED_OR_PERSONAL, name="personal_unless_erased"),
     sa.CheckConstraint(
-        "length(whatsapp_number) BETWEEN 9 AND 16"
-        " AND substr(whatsapp_number, 1, 1) = '+'"
-        " AND substr(whatsapp_number, 2, 1) <> '0'"
-        f" AND {_all_digits('substr(whatsapp_number, 2)')}",
-        name="whatsapp_number_shape",
+        "erased_at IS NULL OR (status = 'cancelled' AND whatsapp_opt_in_at IS NULL)",
+        name="erased_is_cancelled",
     ),
+    sa.CheckConstraint("length(email_index) = 64", name="email_index_length"),
+    sa.CheckConstraint("length(whatsapp_index) = 64", name="whatsapp_index_length"),
     # json_array_length exists on SQLite (JSON1) and on PostgreSQL for the json type.
     sa.CheckConstraint("json_array_length(languages) >= 1", name="languages_not_empty"),
+)
+
+data_keys = sa.Table(
+    DATA_KEYS,
+    metadata,
+    # An advisor's id, or for a sender we do not know the id derived from their number's
+    # keyed hash (keyring.py). No foreign key: erasing a person deletes this row and keeps
+    # theirs.
+    sa.Column("subject_id", sa.Uuid(), primary_key=True),
+    # The data key wrapped by the master key (KeyStore), base64.
+    sa.Column("wrapped_key", sa.Text(), nullable=False),
+    sa.Column("master_key_id", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+consents = sa.Table(
+    CONSENTS,
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("policy_version", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("end_reason", sa.String(16), nullable=True),
+    sa.CheckConstraint(enum_check("purpose", ConsentPurpose), name="purpose"),
+    sa.CheckConstraint(
+        f"end_reason IS NULL OR {enum_check('end_reason', ConsentEnd)}", name="end_reason"
+    ),
+    sa.CheckConstraint(
+        "(ended_at IS NULL AND end_reason IS NULL)"
+        " OR (ended_at IS NOT NULL AND end_reason IS NOT NULL AND ended_at >= given_at)",
+        name="ended_with_reason",
+    ),
+    sa.Index(None, "advisor_id", "purpose"),
+    # Retention: records ended long enough ago.
+    sa.Index(None, "ended_at"),
 )
 
 content_packs = sa.Table(
@@ -210,8 +270,8 @@ deliveries = sa.Table(
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("variant", sa.String(16), nullable=False),
-    # The domain's ``to``: a reserved word in SQL, so the column says what it holds.
-    sa.Column("to_number", sa.String(16), nullable=False),
+    # The domain's ``to``, sealed under the advisor's data key; NULL once they are erased.
+    sa.Column("to_sealed", sa.Text(), nullable=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
     # Written from Delivery.sla_target so SLA reports can filter and group in SQL.
@@ -319,14 +379,21 @@ inbound_messages = sa.Table(
     # Meta redelivers webhooks: the wamid makes recording one idempotent.
     sa.Column("provider_message_id", sa.String(255), nullable=False),
     sa.Column("phone_number_id", sa.String(64), nullable=True),
-    sa.Column("from_number", sa.String(32), nullable=False),
+    # Whose data key seals the number and the text: the advisor's, or for a number we do
+    # not know, a subject of its own (keyring.py).
+    sa.Column("subject_id", sa.Uuid(), nullable=False),
+    sa.Column("from_sealed", sa.Text(), nullable=False),
+    sa.Column("from_index", sa.String(64), nullable=False),
     sa.Column("advisor_id", sa.Uuid(), sa.ForeignKey(f"{ADVISORS}.id"), nullable=True),
     sa.Column("type", sa.String(32), nullable=False),
-    sa.Column("body", sa.Text(), nullable=True),
+    sa.Column("body_sealed", sa.Text(), nullable=True),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("provider_message_id"),
     sa.Index(None, "advisor_id"),
+    sa.Index(None, "subject_id"),
+    # Retention: processing logs by age.
+    sa.Index(None, "received_at"),
 )
 
 audit_events = sa.Table(
@@ -438,7 +505,11 @@ ai_cache = sa.Table(
     sa.Column("document", sa.JSON(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    # Whose request it answered: erasing the advisor deletes their answers (no foreign key,
+    # the cache is disposable).
+    sa.Column("advisor_id", sa.Uuid(), nullable=True),
     sa.CheckConstraint(enum_check("stage", AiStage), name="stage"),
     # AiCache.purge: expired answers.
     sa.Index(None, "expires_at"),
+    sa.Index(None, "advisor_id"),
 )

@@ -9,6 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
+from projectone.adapters.sqlalchemy.keyring import KeyRing, SubjectKeys
+from projectone.adapters.sqlalchemy.privacy_store import SqlConsentRepository, SqlSubjectRepository
 from projectone.adapters.sqlalchemy.repositories import (
     CONFLICT_MARK,
     SqlAdvisorRepository,
@@ -23,6 +25,7 @@ from projectone.adapters.sqlalchemy.repositories import (
 )
 from projectone.domain.errors import InvalidTransitionError
 from projectone.ports.ai import AiCache, AiJobRepository
+from projectone.ports.privacy import ConsentRepository, KeyStore, SubjectRepository
 from projectone.ports.repositories import (
     AdvisorRepository,
     AuditLog,
@@ -58,9 +61,12 @@ class SqlAlchemyUnitOfWork:
     inbound: InboundMessageRepository
     ai_jobs: AiJobRepository
     ai_cache: AiCache
+    consents: ConsentRepository
+    subjects: SubjectRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing) -> None:
         self._engine = engine
+        self._ring = keys
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -75,15 +81,18 @@ class SqlAlchemyUnitOfWork:
             await conn.close()
             raise
         self._conn = conn
-        self.advisors = SqlAdvisorRepository(conn)
+        keys = SubjectKeys(conn, self._ring)
+        self.advisors = SqlAdvisorRepository(conn, keys)
         self.content = SqlContentRepository(conn)
-        self.deliveries = SqlDeliveryRepository(conn)
+        self.deliveries = SqlDeliveryRepository(conn, keys)
         self.audit = SqlAuditLog(conn)
         self.incidents = SqlIncidentRepository(conn)
         self.fallbacks = SqlFallbackRepository(conn)
-        self.inbound = SqlInboundMessageRepository(conn)
+        self.inbound = SqlInboundMessageRepository(conn, keys)
         self.ai_jobs = SqlAiJobRepository(conn)
         self.ai_cache = SqlAiCache(conn)
+        self.consents = SqlConsentRepository(conn)
+        self.subjects = SqlSubjectRepository(conn, keys)
         return self
 
     async def __aexit__(
@@ -134,10 +143,16 @@ class SqlAlchemyUnitOfWork:
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    """A ``UnitOfWorkFactory``: each call returns a fresh unit of work on ``engine``."""
+    """A ``UnitOfWorkFactory``: each call returns a fresh unit of work on ``engine``.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``key_store`` holds the master key that wraps each person's data key: personal fields are
+    sealed on the way in and opened on the way out (``keyring.py``). There is no default, so
+    nothing is ever stored unsealed because a caller forgot to pass one.
+    """
+
+    def __init__(self, engine: AsyncEngine, key_store: KeyStore) -> None:
         self.engine = engine
+        self.keys = KeyRing(key_store)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine)
+        return SqlAlchemyUnitOfWork(self.engine, self.keys)

@@ -14,6 +14,7 @@ from projectone.domain.errors import (
     ConfigurationError,
     ConflictError,
     InvalidTransitionError,
+    KeyStoreError,
     NotFoundError,
     PermissionDeniedError,
     ProjectOneError,
@@ -42,6 +43,8 @@ _STATUS: tuple[tuple[type[ProjectOneError], int], ...] = (
     (ValidationError, 422),
     (UnavailableError, 503),
     (ConfigurationError, 500),
+    # Data that cannot be decrypted is the operator's problem, never the caller's.
+    (KeyStoreError, 500),
 )
 
 

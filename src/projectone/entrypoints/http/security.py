@@ -84,11 +84,11 @@ def rate_headers(decision: RateDecision) -> dict[str, str]:
 
 
 class _Accounts:
-    """Advisor accounts' tier and status, cached briefly: a change reaches the limits (and a
-    suspension the API) within a minute."""
+    """Advisor accounts' tier, status and consent to processing, cached briefly: a change
+    reaches the limits (and a suspension or a withdrawn consent the API) within a minute."""
 
     def __init__(self) -> None:
-        self._cache: dict[uuid.UUID, tuple[float, Tier, AdvisorStatus]] = {}
+        self._cache: dict[uuid.UUID, tuple[float, Tier, AdvisorStatus, bool]] = {}
 
     async def tier(self, container: Container, advisor_id: uuid.UUID) -> Tier:
         hit = self._cache.get(advisor_id)
@@ -102,10 +102,16 @@ class _Accounts:
                 raise UnauthenticatedError("bearer token", "the advisor does not exist") from None
             if len(self._cache) > 100_000:
                 self._cache.clear()
-            hit = (time.monotonic(), advisor.tier, advisor.status)
+            withdrawn = advisor.processing_withdrawn_at is not None
+            hit = (time.monotonic(), advisor.tier, advisor.status, withdrawn)
             self._cache[advisor_id] = hit
         if hit[2] in _CLOSED:
             raise PermissionDeniedError("use the API", f"the advisor account is {hit[2].value}")
+        if hit[3]:
+            # DPDP: without consent to processing the account is not used until it is given.
+            raise PermissionDeniedError(
+                "use the API", "the advisor withdrew consent to processing their data"
+            )
         return hit[1]
 
 
