@@ -437,7 +437,13 @@ class Container(containers.DeclarativeContainer):
     morning = providers.Factory(
         MorningService, uow_factory=uow_factory, clock=clock, ids=ids, rulebook=rulebook
     )
-    advisor_api = providers.Factory(AdvisorApi, uow_factory=uow_factory, clock=clock, ids=ids)
+    advisor_api = providers.Factory(
+        AdvisorApi,
+        uow_factory=uow_factory,
+        clock=clock,
+        ids=ids,
+        policy_version=settings.provided.privacy.policy_version,
+    )
     analytics_api = providers.Factory(AnalyticsApi, uow_factory=uow_factory, clock=clock)
     delivery_api = providers.Factory(
         DeliveryApi,

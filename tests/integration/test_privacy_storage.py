@@ -16,6 +16,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from projectone.adapters.clock import SystemClock, UuidGenerator
 from projectone.adapters.sqlalchemy import create_engine, upgrade
 from projectone.adapters.sqlalchemy.tables import audit_events, data_keys, deliveries
 from projectone.container import Container, build_container, resolve, shutdown
@@ -182,8 +183,8 @@ async def test_erasure_leaves_no_personal_data_and_keeps_the_records(
 ) -> None:
     advisor, other = await _seed(container)
     privacy = await resolve(container.privacy)
-    before = await privacy.export_subject_data(advisor.id, actor=ADMIN)
-    assert before["profile"]["email"] == advisor.email  # type: ignore[index]
+    before: Any = await privacy.export_subject_data(advisor.id, actor=ADMIN)
+    assert before["profile"]["email"] == advisor.email
 
     uow_factory = await resolve(container.uow_factory)
     async with uow_factory() as uow:
@@ -208,15 +209,15 @@ async def test_erasure_leaves_no_personal_data_and_keeps_the_records(
     assert report.counts.inbound_messages_deleted == 1
     assert report.counts.deliveries_expired == 1
 
-    after = await privacy.export_subject_data(advisor.id, actor=ADMIN)
+    after: Any = await privacy.export_subject_data(advisor.id, actor=ADMIN)
     text = json.dumps(after, ensure_ascii=False)
     for form in _forms(advisor):
         assert form.decode() not in text
     assert after["subject"] == {"advisor_id": str(advisor.id), "erased": True}
-    assert len(after["content"]) == 1  # type: ignore[arg-type]
+    assert len(after["content"]) == 1
     assert "[erased]" in text
-    assert len(after["deliveries"]) == 1  # type: ignore[arg-type]
-    assert after["deliveries"][0]["to"] is None  # type: ignore[index]
+    assert len(after["deliveries"]) == 1
+    assert after["deliveries"][0]["to"] is None
     # The other advisor is untouched.
     assert (await privacy.profile(other.id, actor=ADMIN)).email == other.email
 
@@ -280,8 +281,8 @@ async def test_a_failed_erasure_changes_nothing(container: Container, url: str) 
     uow_factory = await resolve(container.uow_factory)
     broken = PrivacyService(
         _FailingAudit(uow_factory),
-        await resolve(container.clock),
-        await resolve(container.ids),
+        SystemClock(),
+        UuidGenerator(),
         policy_version="2026-11",
     )
     with pytest.raises(RuntimeError, match="disk full"):
@@ -304,6 +305,25 @@ async def test_a_wrong_master_key_is_refused_by_name(url: str) -> None:
         with pytest.raises(WrongMasterKeyError) as err:
             await privacy.export_subject_data(advisor.id, actor=ADMIN)
         assert err.value.expected == fixed_key_store().key_id
+    finally:
+        await shutdown(wrong)
+
+
+async def test_a_process_with_another_master_key_writes_nothing(url: str) -> None:
+    container = build_container(_settings(url))
+    try:
+        await _seed(container)
+    finally:
+        await shutdown(container)
+    wrong = build_container(_settings(url, fixed_master_key("another key")))
+    try:
+        newcomer = demo_advisors(1, ids=_Ids(), now=dt.datetime.now(dt.UTC), start=950)
+        catalog = await resolve(wrong.catalog)
+        with pytest.raises(WrongMasterKeyError):
+            await catalog.register(newcomer)
+        uow_factory = await resolve(wrong.uow_factory)
+        async with uow_factory() as uow:
+            assert await uow.advisors.count() == 2
     finally:
         await shutdown(wrong)
 
@@ -343,6 +363,13 @@ async def test_withdrawing_whatsapp_opt_in_stops_the_next_plan(container: Contai
     assert [
         (r.purpose.value, r.active) for r in history if r.purpose.value == "whatsapp_optin"
     ] == [("whatsapp_optin", False)]
+    # Today's message, queued before the withdrawal, is not sent either.
+    uow_factory = await resolve(container.uow_factory)
+    async with uow_factory() as uow:
+        today = {d.advisor_id: d for d in await uow.deliveries.for_date(TODAY)}
+    assert today[advisor.id].status.value == "expired"
+    assert today[advisor.id].error_code == "consent_withdrawn"
+    assert today[other.id].status.value == "queued"
 
 
 async def test_purge_deletes_processing_logs_past_three_years_and_records_each_run(
@@ -430,6 +457,9 @@ async def test_an_old_chain_prefix_is_purged_and_what_remains_verifies_from_the_
         audit = await resolve(container.audit)
         report = await audit.verify()
         assert report.ok, report
+        # Digests of days before the anchor describe what was purged on purpose.
+        purged_day = await audit.digest(long_ago.date())
+        assert (await audit.verify_with_digests([purged_day])).ok
         async with uow_factory() as uow:
             (first,) = await uow.audit.events(after=0, limit=1)
         assert first.sequence == 4

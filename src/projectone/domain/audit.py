@@ -630,7 +630,13 @@ def daily_digest(events: Iterable[AuditEvent], day: dt.date) -> Digest:
     )
 
 
-def verify_against_digests(events: Sequence[AuditEvent], digests: Iterable[Digest]) -> ChainReport:
+def verify_against_digests(
+    events: Sequence[AuditEvent],
+    digests: Iterable[Digest],
+    *,
+    after_hash: str = GENESIS_HASH,
+    after_sequence: int = 0,
+) -> ChainReport:
     """:func:`verify_chain` over the whole chain, then check it against earlier digests.
 
     For each digest (earliest day first) the event numbered ``last_sequence`` must exist and
@@ -638,8 +644,12 @@ def verify_against_digests(events: Sequence[AuditEvent], digests: Iterable[Diges
     a chain check alone cannot: a chain rewritten and rehashed from some event on, or cut short.
     On a digest mismatch ``count``/``head_hash`` describe the whole (internally sound) chain and
     ``first_bad_*`` name the event the digest pins, when it exists.
+
+    After a retention purge the chain starts after ``after_sequence`` (the anchor): digests of
+    days wholly before it describe events that were deleted on purpose and are not checked;
+    the day the anchor falls on is not either, as part of it is gone.
     """
-    report = verify_chain(events)
+    report = verify_chain(events, after_hash=after_hash, after_sequence=after_sequence)
     if not report.ok:
         return report
     by_sequence = {event.sequence: event for event in events}
@@ -656,7 +666,10 @@ def verify_against_digests(events: Sequence[AuditEvent], digests: Iterable[Diges
             reason=f"digest for {digest.day.isoformat()}: {why}",
         )
 
+    purged_through = next((e.day for e in events), None) if after_sequence else None
     for digest in sorted(digests, key=lambda d: d.day):
+        if purged_through is not None and digest.day <= purged_through:
+            continue
         pinned = by_sequence.get(digest.last_sequence)
         if digest.last_sequence > 0:
             if pinned is None:

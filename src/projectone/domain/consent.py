@@ -34,6 +34,7 @@ __all__ = [
     "ConsentRecord",
     "current",
     "end_all",
+    "follow_whatsapp_opt_in",
     "give_consent",
     "holds",
     "registration_consents",
@@ -361,3 +362,56 @@ def registration_consents(
             )
         )
     return tuple(records)
+
+
+def follow_whatsapp_opt_in(
+    history: Sequence[ConsentRecord],
+    *,
+    advisor_id: uuid.UUID,
+    was: dt.datetime | None,
+    now_opted_in: dt.datetime | None,
+    policy_version: str,
+    channel: str,
+    actor: Actor,
+    now: dt.datetime,
+    ids: Iterable[uuid.UUID],
+) -> tuple[ConsentChange, ...]:
+    """The consent records an account's WhatsApp opt-in stamp moving from ``was`` to
+    ``now_opted_in`` implies (the WhatsApp integration of the advisor API sets the stamp):
+    opting out withdraws the consent; opting in, or opting in again for a new number (a new
+    stamp), gives it, ending one given for the old number first. ``ids`` gives the new ids.
+    Nothing when the stamp did not move."""
+    if was == now_opted_in:
+        return ()
+    source = iter(ids)
+    records = list(history)
+    changes: list[ConsentChange] = []
+    if was is not None:
+        withdrawn = withdraw_consent(
+            records,
+            advisor_id=advisor_id,
+            purpose=ConsentPurpose.WHATSAPP_OPTIN,
+            actor=actor,
+            now=now,
+            event_id=next(source),
+            reason="opted out" if now_opted_in is None else "a new WhatsApp number",
+        )
+        if withdrawn is not None:
+            changes.append(withdrawn)
+            ended = {r.id: r for r in withdrawn.records}
+            records = [ended.get(r.id, r) for r in records]
+    if now_opted_in is not None:
+        given = give_consent(
+            records,
+            advisor_id=advisor_id,
+            purpose=ConsentPurpose.WHATSAPP_OPTIN,
+            policy_version=policy_version,
+            channel=channel,
+            actor=actor,
+            now=now,
+            record_id=next(source),
+            event_id=next(source),
+        )
+        if given is not None:
+            changes.append(given)
+    return tuple(changes)

@@ -42,6 +42,7 @@ from projectone.domain.timezone import local_to_utc
 from projectone.entrypoints._common import settings_of, today
 from projectone.entrypoints.cli_worker import build_worker
 from projectone.entrypoints.http import create_app
+from projectone.entrypoints.log_masking import configure_masked_logging
 from projectone.settings import WhatsAppSettings
 from projectone.testing.whatsapp_simulator import WhatsAppSimulator, lognormal_latency
 
@@ -88,6 +89,7 @@ async def run_demo(
     seed: SeedDemo,
     table: SummaryTable,
 ) -> int:
+    configure_masked_logging()
     date: dt.date = args.date or today()
     with tempfile.TemporaryDirectory(prefix="projectone-demo-") as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'demo.db'}"

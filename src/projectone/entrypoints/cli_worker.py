@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import datetime as dt
 import inspect
-import logging
 import signal
 from typing import Any
 
@@ -20,7 +19,7 @@ from rich.console import Console
 from projectone.container import Container, make_worker_config
 from projectone.domain.delivery import SLA_WINDOW
 from projectone.entrypoints._common import count, db_option, emit, settings_of, with_container
-from projectone.entrypoints.log_masking import install_pii_masking
+from projectone.entrypoints.log_masking import configure_masked_logging
 from projectone.services.dispatch import DispatchWorker, WorkerStats
 
 __all__ = ["add_commands", "build_worker", "run_dispatch", "run_worker", "stats_doc"]
@@ -110,8 +109,7 @@ async def _worker(container: Container, args: argparse.Namespace) -> DispatchWor
 
 async def run_worker(args: argparse.Namespace, out: Console, err: Console) -> int:
     # The worker logs what goes wrong with sends (numbers, provider errors): masked.
-    logging.basicConfig(level=logging.WARNING)
-    install_pii_masking()
+    configure_masked_logging()
 
     async def work(container: Container) -> int:
         worker = await _worker(container, args)
@@ -132,6 +130,8 @@ async def run_worker(args: argparse.Namespace, out: Console, err: Console) -> in
 
 
 async def run_dispatch(args: argparse.Namespace, out: Console) -> int:
+    configure_masked_logging()
+
     async def work(container: Container) -> int:
         worker = await _worker(container, args)
         stats = await worker.run(drain=dt.timedelta(0))

@@ -13,7 +13,7 @@ import logging
 
 from projectone.domain.pii import mask_pii
 
-__all__ = ["PiiMaskingFilter", "install_pii_masking"]
+__all__ = ["PiiMaskingFilter", "configure_masked_logging", "install_pii_masking"]
 
 # Only its formatException is used: the standard traceback text, as logging.Formatter makes it.
 _TRACEBACKS = logging.Formatter()
@@ -63,3 +63,10 @@ def install_pii_masking(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
             handler.addFilter(masking)
+
+
+def configure_masked_logging(level: int = logging.WARNING) -> None:
+    """For a command that logs to the terminal: a root handler (unless one is configured
+    already), with personal data masked on every handler."""
+    logging.basicConfig(level=level)
+    install_pii_masking()

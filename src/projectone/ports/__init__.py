@@ -13,6 +13,7 @@ from projectone.ports.ai import (
 )
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.messaging import OutboundText, SendReceipt, WhatsAppSender
+from projectone.ports.privacy import ConsentRepository, KeyStore, SubjectRepository
 from projectone.ports.repositories import (
     AdvisorRepository,
     ContentRepository,
@@ -31,12 +32,14 @@ __all__ = [
     "AiUsageRow",
     "Clock",
     "ComplianceReviewer",
+    "ConsentRepository",
     "ContentGenerator",
     "ContentRepository",
     "DeliveryRepository",
     "FallbackRepository",
     "IdGenerator",
     "InboundMessageRepository",
+    "KeyStore",
     "ModelCall",
     "ModelReviewer",
     "OutboundSms",
@@ -45,6 +48,7 @@ __all__ = [
     "SendReceipt",
     "SmsReceipt",
     "SmsSender",
+    "SubjectRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "WhatsAppSender",

@@ -33,10 +33,12 @@ from projectone.domain.advisor_lifecycle import (
     change_whatsapp,
 )
 from projectone.domain.audit import Role
+from projectone.domain.consent import DEFAULT_POLICY_VERSION, follow_whatsapp_opt_in
 from projectone.domain.errors import ConflictError
 from projectone.domain.language import Language
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from projectone.services.privacy import expire_queued
 
 __all__ = ["AdvisorApi", "AdvisorProfile", "WhatsAppIntegration", "sees_personal_data"]
 
@@ -122,6 +124,8 @@ class AdvisorApi:
     uow_factory: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
+    #: The privacy policy version a WhatsApp opt-in through the API is given under.
+    policy_version: str = DEFAULT_POLICY_VERSION
 
     async def _load(self, principal: Principal, advisor_id: uuid.UUID) -> Advisor:
         ensure_visible(principal, "advisor", advisor_id, advisor_id)
@@ -203,6 +207,29 @@ class AdvisorApi:
                 if set(holders.values()) - {advisor_id}:
                     raise ConflictError(
                         "advisor", "whatsapp_number", "another advisor has this WhatsApp number"
+                    )
+            if change is not None:
+                # The opt-in is a consent (DPDP): its record follows the account's stamp.
+                follows = follow_whatsapp_opt_in(
+                    await uow.consents.for_advisor(advisor_id),
+                    advisor_id=advisor_id,
+                    was=advisor.whatsapp_opt_in_at,
+                    now_opted_in=change.advisor.whatsapp_opt_in_at,
+                    policy_version=self.policy_version,
+                    channel="api",
+                    actor=principal.actor,
+                    now=change.event.occurred_at,
+                    ids=iter(self.ids.new_id, None),
+                )
+                for follow in follows:
+                    await uow.consents.end_many(r for r in follow.records if not r.active)
+                    await uow.consents.add_many(r for r in follow.records if r.active)
+                await uow.audit.append(
+                    [attrs.evolve(f.event, request_id=request_id) for f in follows]
+                )
+                if change.advisor.whatsapp_opt_in_at is None:
+                    await expire_queued(
+                        uow, advisor_id, change.event.occurred_at, "whatsapp_optin withdrawn"
                     )
             await self._save(uow, change, request_id)
         return WhatsAppIntegration.of(advisor if change is None else change.advisor, principal)

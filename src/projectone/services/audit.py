@@ -83,7 +83,12 @@ class AuditService:
                     (events[-1].hash, events[-1].sequence) if events else (GENESIS_HASH, 0)
                 )
                 return _unreadable(len(events), head, after, exc)
-        return verify_against_digests(events, digests)
+            anchor_hash, anchor_sequence = GENESIS_HASH, 0
+            if events and events[0].sequence > 1:
+                anchor_hash, anchor_sequence = await _anchor(uow, events[0].sequence - 1)
+        return verify_against_digests(
+            events, digests, after_hash=anchor_hash, after_sequence=anchor_sequence
+        )
 
     async def digest(self, day: dt.date) -> Digest:
         """The chain's head and event count at the end of ``day`` (UTC)."""

@@ -311,6 +311,10 @@ class ChangeFeed:
                 raise PermissionDeniedError(
                     "follow changes", f"the advisor account is {account.status.value}"
                 )
+            if account.processing_withdrawn_at is not None:
+                raise PermissionDeniedError(
+                    "follow changes", "the advisor withdrew consent to processing their data"
+                )
             return Scope(principal=principal, advisor_id=own)
         if advisor_id is not None:
             await self._advisor_exists(advisor_id)

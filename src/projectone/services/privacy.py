@@ -32,6 +32,7 @@ from projectone.domain.consent import (
     withdraw_consent,
 )
 from projectone.domain.content import ContentPack, ContentVariant
+from projectone.domain.delivery import Delivery, DeliveryStatus
 from projectone.domain.errors import PermissionDeniedError, SubjectErasedError
 from projectone.domain.pii import redact
 from projectone.domain.retention import PurgeCounts, RetentionPolicy, cutoffs
@@ -39,7 +40,7 @@ from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.privacy import ErasureCounts, SubjectProfile
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["EXPORT_FORMAT", "ErasureReport", "PrivacyService", "PurgeReport"]
+__all__ = ["EXPORT_FORMAT", "ErasureReport", "PrivacyService", "PurgeReport", "expire_queued"]
 
 #: Names the shape of an export document, for whoever reads one years later.
 EXPORT_FORMAT = "projectone.subject-export/1"
@@ -293,7 +294,9 @@ class PrivacyService:
     async def _apply(
         self, uow: UnitOfWork, advisor: Advisor, record: ConsentRecord, now: dt.datetime
     ) -> None:
-        """What a consent change means for the account itself."""
+        """What a consent change means for the account itself: the opt-in stamp or the
+        processing block, and on withdrawal of either, the messages already queued for the
+        advisor are not sent (they expire with ``consent_withdrawn``)."""
         if record.purpose is ConsentPurpose.WHATSAPP_OPTIN:
             stamp = record.given_at if record.active else None
             if advisor.whatsapp_opt_in_at != stamp:
@@ -302,6 +305,10 @@ class PrivacyService:
             withdrawn = None if record.active else now
             if advisor.processing_withdrawn_at != withdrawn:
                 await uow.advisors.update(attrs.evolve(advisor, processing_withdrawn_at=withdrawn))
+        else:
+            return
+        if not record.active:
+            await expire_queued(uow, advisor.id, now, f"{record.purpose} withdrawn")
 
     # --- erasure ------------------------------------------------------------------------
 
@@ -404,6 +411,16 @@ class PrivacyService:
         return PurgeReport(ran_at=now, dry_run=dry_run, counts=counts, erased=lapsed)
 
 
+async def expire_queued(uow: UnitOfWork, advisor_id: uuid.UUID, now: dt.datetime, why: str) -> int:
+    """Expire the advisor's queued deliveries (code ``consent_withdrawn``): a withdrawn
+    consent stops what is already planned, not only the next plan. Returns how many."""
+    queued = await _all_deliveries(uow, advisor_id, DeliveryStatus.QUEUED)
+    await uow.deliveries.update_many(
+        d.expire(now, code="consent_withdrawn", message=why) for d in queued
+    )
+    return len(queued)
+
+
 async def _all_packs(uow: UnitOfWork, advisor_id: uuid.UUID) -> list[ContentPack]:
     packs: list[ContentPack] = []
     while True:
@@ -413,11 +430,13 @@ async def _all_packs(uow: UnitOfWork, advisor_id: uuid.UUID) -> list[ContentPack
             return packs
 
 
-async def _all_deliveries(uow: UnitOfWork, advisor_id: uuid.UUID) -> list[Any]:
-    found: list[Any] = []
+async def _all_deliveries(
+    uow: UnitOfWork, advisor_id: uuid.UUID, status: DeliveryStatus | None = None
+) -> list[Delivery]:
+    found: list[Delivery] = []
     while True:
         page, total = await uow.deliveries.page(
-            advisor_id=advisor_id, limit=_PAGE, offset=len(found)
+            advisor_id=advisor_id, status=status, limit=_PAGE, offset=len(found)
         )
         found.extend(page)
         if not page or len(found) >= total:
@@ -430,7 +449,7 @@ def _pack_export(pack: ContentPack) -> JSON:
     return document
 
 
-def _delivery_export(delivery: Any) -> JSON:
+def _delivery_export(delivery: Delivery) -> JSON:
     document = cast(dict[str, JSON], _plain(delivery))
     # An erased person's deliveries keep no number.
     document["to"] = delivery.to or None

@@ -98,6 +98,8 @@ class KeyRing:
         self._capacity = capacity
         self._ciphers: OrderedDict[uuid.UUID, AESGCM] = OrderedDict()
         self._lookup: bytes | None = None
+        #: Whether the stored data keys were found to be wrapped by this master key.
+        self.store_checked = False
 
     async def lookup_key(self) -> bytes:
         if self._lookup is None:
@@ -181,6 +183,19 @@ class SubjectKeys:
         if not new:
             return found
         store = self._ring.store
+        if not self._ring.store_checked:
+            # A process started with another master key must not add keys under it: the
+            # database would then hold data no single key opens (and the rightful key would
+            # refuse to go on). Checked once per process, before its first new key.
+            other = await self._conn.execute(
+                sa.select(data_keys.c.master_key_id)
+                .where(data_keys.c.master_key_id != store.key_id)
+                .limit(1)
+            )
+            stranger = other.scalar_one_or_none()
+            if stranger is not None:
+                raise WrongMasterKeyError(str(stranger), store.key_id)
+            self._ring.store_checked = True
         rows = []
         created: dict[uuid.UUID, AESGCM] = {}
         for subject in new:

@@ -67,7 +67,8 @@ _PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION projectone_audit_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' AND OLD.retention_until <= CURRENT_DATE THEN
+    -- UTC, as retention_until is computed: CURRENT_DATE would follow the session's zone.
+    IF TG_OP = 'DELETE' AND OLD.retention_until <= (now() AT TIME ZONE 'UTC')::date THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP
