@@ -8,6 +8,8 @@ fail too, so CI can never pass while silently not testing PostgreSQL.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,12 +75,27 @@ def sqlite_url(tmp_path: Path) -> str:
 _skipped_postgres: list[str] = []
 
 
+_DATA_HOME = pytest.StashKey[Path]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    # One master key for every test and the processes tests start, instead of each creating
-    # a key file under the user's data directory.
+    # One master key for every test and every process tests start, however it is looked up:
+    # the environment, or the default key file, which lives in a data folder of the session's
+    # own (never the user's: tests must not create or read their real key or database).
     from projectone.testing.keys import fixed_master_key
 
+    data_home = Path(tempfile.mkdtemp(prefix="projectone-tests-data-"))
+    (data_home / "projectone").mkdir()
+    (data_home / "projectone" / "master.key").write_text(fixed_master_key() + "\n")
+    os.environ["XDG_DATA_HOME"] = str(data_home)
     os.environ.setdefault("PROJECTONE_PRIVACY_MASTER_KEY", fixed_master_key())
+    config.stash[_DATA_HOME] = data_home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    data_home = config.stash.get(_DATA_HOME, None)
+    if data_home is not None:
+        shutil.rmtree(data_home, ignore_errors=True)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
