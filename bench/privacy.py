@@ -12,8 +12,9 @@ database itself (1.0 would mean opening sealed fields and mapping cost nothing).
 read of each warms the process's data-key cache, as a long-running worker's is; a cold read
 (every key unwrapped) is printed too.
 
-Run: ``.venv/bin/python bench/privacy.py [--advisors N] [--db URL] [--rounds R]``
-(default: a SQLite file in a temporary folder).
+Run: ``.venv/bin/python bench/privacy.py [--advisors N] [--rounds R] [--postgres | --db URL]``
+(default: a SQLite file in a temporary folder; ``--postgres``: a throwaway database on
+127.0.0.1, dropped afterwards; ``--db`` writes into the database given).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from projectone.adapters.clock import UuidGenerator
 from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
 from projectone.adapters.sqlalchemy.tables import advisors, deliveries
 from projectone.testing.keys import fixed_key_store
+from projectone.testing.postgres import create_throwaway, drop_throwaway
 from projectone.testing.queue import seed_due_deliveries
 
 NOW = dt.datetime(2026, 11, 24, 0, 30, tzinfo=dt.UTC)
@@ -90,12 +92,27 @@ async def run(url: str, n: int, rounds: int) -> None:
     await engine.dispose()
 
 
+async def on_postgres(n: int, rounds: int) -> None:
+    name, url = await create_throwaway()
+    try:
+        await run(url, n, rounds)
+    finally:
+        await drop_throwaway(name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--advisors", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    where.add_argument(
+        "--postgres", action="store_true", help="a throwaway database on 127.0.0.1:5432"
+    )
     args = parser.parse_args()
+    if args.postgres:
+        asyncio.run(on_postgres(args.advisors, args.rounds))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         asyncio.run(run(url, args.advisors, args.rounds))
