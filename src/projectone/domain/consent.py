@@ -114,6 +114,19 @@ class ConsentRecord:
     def active(self) -> bool:
         return self.ended_at is None
 
+    def as_dict(self) -> dict[str, JSON]:
+        """The record as plain JSON data (the CLI's ``--json`` and the HTTP API's answer)."""
+        return {
+            "id": str(self.id),
+            "purpose": self.purpose.value,
+            "policy_version": self.policy_version,
+            "channel": self.channel,
+            "given_at": self.given_at.isoformat(),
+            "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
+            "end_reason": None if self.end_reason is None else self.end_reason.value,
+            "active": self.active,
+        }
+
     def ended(self, now: dt.datetime, reason: ConsentEnd) -> ConsentRecord:
         """This record ended at ``now`` for ``reason`` (it must still be active)."""
         if not self.active:

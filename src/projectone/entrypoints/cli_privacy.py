@@ -21,7 +21,7 @@ from rich.console import Console
 from projectone.adapters.local_keys import generate_master_key
 from projectone.container import Container, resolve
 from projectone.domain.audit import Actor, ActorType, Role
-from projectone.domain.consent import ConsentPurpose, ConsentRecord
+from projectone.domain.consent import ConsentPurpose
 from projectone.entrypoints._common import Parser, db_option, emit, settings_of, with_container
 
 __all__ = ["add_commands", "run_privacy"]
@@ -110,19 +110,6 @@ def _actor(args: argparse.Namespace) -> Actor:
     return Actor(type=ActorType.USER, id=args.actor, role=Role.ADMIN)
 
 
-def _consent_doc(record: ConsentRecord) -> dict[str, Any]:
-    return {
-        "id": str(record.id),
-        "purpose": record.purpose.value,
-        "policy_version": record.policy_version,
-        "channel": record.channel,
-        "given_at": record.given_at.isoformat(),
-        "ended_at": None if record.ended_at is None else record.ended_at.isoformat(),
-        "end_reason": None if record.end_reason is None else record.end_reason.value,
-        "active": record.active,
-    }
-
-
 def _confirmed(advisor_id: uuid.UUID, err: Console) -> bool:
     if not sys.stdin.isatty():
         err.print("projectone: erase needs --yes when there is no terminal to confirm on")
@@ -196,7 +183,7 @@ async def _consent(args: argparse.Namespace, out: Console, privacy: Any) -> int:
     actor = _actor(args)
     if args.consent_command == "show":
         records = await privacy.consents(args.advisor, actor=actor)
-        docs = [_consent_doc(r) for r in records]
+        docs = [r.as_dict() for r in records]
         text = "\n".join(
             f"{d['purpose']}: {'active' if d['active'] else d['end_reason']} "
             f"(policy {d['policy_version']}, {d['channel']}, given {d['given_at']}"
@@ -221,7 +208,7 @@ async def _consent(args: argparse.Namespace, out: Console, privacy: Any) -> int:
         text = "nothing to withdraw" if record is None else f"withdrawn: {record.purpose.value}"
     doc = {
         "changed": record is not None,
-        "consent": None if record is None else _consent_doc(record),
+        "consent": None if record is None else record.as_dict(),
     }
     emit(out, args.json, doc, text)
     return 0

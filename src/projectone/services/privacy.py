@@ -33,7 +33,7 @@ from projectone.domain.consent import (
 )
 from projectone.domain.content import ContentPack, ContentVariant
 from projectone.domain.delivery import Delivery, DeliveryStatus
-from projectone.domain.errors import PermissionDeniedError, SubjectErasedError
+from projectone.domain.errors import NotFoundError, PermissionDeniedError, SubjectErasedError
 from projectone.domain.pii import redact
 from projectone.domain.retention import PurgeCounts, RetentionPolicy, cutoffs
 from projectone.ports.clock import Clock, IdGenerator
@@ -47,6 +47,7 @@ EXPORT_FORMAT = "projectone.subject-export/1"
 _PAGE = 500
 _ALL = 10**9
 _ADMINS = frozenset({Role.ADMIN, Role.SYSTEM})
+_STAFF_READERS = frozenset({Role.ADMIN, Role.SYSTEM, Role.COMPLIANCE_OFFICER})
 
 
 @attrs.frozen(kw_only=True)
@@ -80,12 +81,18 @@ class PurgeReport:
         }
 
 
-def _may_exercise(advisor_id: uuid.UUID, actor: Actor, action: str) -> None:
-    """The person themself, an admin, or the system."""
-    if actor.role in _ADMINS:
+def _may_exercise(
+    advisor_id: uuid.UUID, actor: Actor, action: str, *, readers: frozenset[Role] = _ADMINS
+) -> None:
+    """The person themself, or a staff role in ``readers`` (an admin or the system unless
+    said otherwise). Another advisor's data is not found, as everywhere: whether it exists
+    is not theirs to learn."""
+    if actor.role in readers:
         return
-    if actor.role is Role.ADVISOR and actor.id == f"advisor:{advisor_id}":
-        return
+    if actor.role is Role.ADVISOR:
+        if actor.id == f"advisor:{advisor_id}":
+            return
+        raise NotFoundError("advisor", advisor_id)
     raise PermissionDeniedError(action, "only the advisor themself, an admin or the system may")
 
 
@@ -215,8 +222,9 @@ class PrivacyService:
     # --- consent ------------------------------------------------------------------------
 
     async def consents(self, advisor_id: uuid.UUID, *, actor: Actor) -> Sequence[ConsentRecord]:
-        """The advisor's consent history, oldest first."""
-        _may_exercise(advisor_id, actor, "read consents")
+        """The advisor's consent history, oldest first (also for a compliance officer: it
+        holds no personal data, and whether consent was held is theirs to check)."""
+        _may_exercise(advisor_id, actor, "read consents", readers=_STAFF_READERS)
         async with self._uow() as uow:
             await uow.subjects.profile(advisor_id)  # NotFoundError for an unknown advisor
             return await uow.consents.for_advisor(advisor_id)
@@ -234,6 +242,7 @@ class PrivacyService:
         """Record consent to ``purpose`` under the current (or given) policy version; ``None``
         if it is already held under that version. Consent to processing lifts the block on
         the account; WhatsApp opt-in lets the next plan include the advisor."""
+        _may_exercise(advisor_id, actor, "give consent")
         now = self._clock.now()
         async with self._uow() as uow:
             advisor = await uow.advisors.get(advisor_id)
@@ -271,6 +280,7 @@ class PrivacyService:
         """End the consent to ``purpose``; ``None`` if none was held. Withdrawing WhatsApp
         opt-in stops planning for the advisor from the next plan on; withdrawing consent to
         processing blocks use of the account until it is given again."""
+        _may_exercise(advisor_id, actor, "withdraw consent")
         now = self._clock.now()
         async with self._uow() as uow:
             advisor = await uow.advisors.get(advisor_id)

@@ -32,6 +32,7 @@ from projectone.entrypoints.http.endpoints import (
     path_uuid,
 )
 from projectone.entrypoints.http.errors import REQUEST_ID, error_response, request_id_of, status_of
+from projectone.entrypoints.http.privacy import privacy_endpoints
 from projectone.entrypoints.http.realtime import WEBSOCKET_DESCRIPTION, add_realtime_routes
 from projectone.entrypoints.http.request_log import REQUEST_ID_VAR
 from projectone.entrypoints.http.security import (
@@ -239,6 +240,7 @@ def endpoints(key: web.AppKey[Container] = CONTAINER) -> list[Endpoint]:
         *webhook_endpoints(key),
         *content_endpoints(key),
         *advisor_endpoints(key),
+        *privacy_endpoints(key),
         *delivery_endpoints(key),
         *analytics_endpoints(key),
         *_audit_endpoints(key),

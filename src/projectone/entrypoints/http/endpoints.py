@@ -118,6 +118,11 @@ class Endpoint:
     raw_body: Mapping[str, Any] | None = None
     #: Error statuses worth documenting beyond the ones every endpoint may answer.
     errors: tuple[int, ...] = ()
+    #: Path parameters that are not ids: their JSON schema (the others are UUIDs).
+    path_schemas: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    #: Open to an advisor who withdrew consent to processing (their data rights: giving the
+    #: consent back, reading their consents, exporting their data).
+    without_processing_consent: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -295,7 +300,7 @@ _PATH_PARAM = re.compile(r"\{(\w+)\}")
 _ERROR_NAMES = {
     400: "Malformed request",
     401: "Missing or invalid bearer token",
-    403: "Not allowed for this role",
+    403: "Not allowed for this role, or the account may not be used",
     404: "Not found (or not yours)",
     409: "Conflicts with the current state",
     413: "Body too large",
@@ -320,7 +325,9 @@ def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str)
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "format": "uuid"},
+                "schema": dict(
+                    endpoint.path_schemas.get(name, {"type": "string", "format": "uuid"})
+                ),
             }
             for name in _PATH_PARAM.findall(endpoint.path)
         ]
@@ -368,7 +375,9 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {str(endpoint.status): answer}
     statuses = set(endpoint.errors)
     if not endpoint.public:
-        statuses |= {401, 429}
+        # 403 too: an advisor whose account is suspended, cancelled or without consent to
+        # processing is refused on every route (docs/http.md), whatever the route's own rules.
+        statuses |= {401, 403, 429}
     if endpoint.body is not None:
         statuses |= {400, 413, 415, 422}
     if _PATH_PARAM.search(endpoint.path):

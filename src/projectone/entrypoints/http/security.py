@@ -90,7 +90,9 @@ class _Accounts:
     def __init__(self) -> None:
         self._cache: dict[uuid.UUID, tuple[float, Tier, AdvisorStatus, bool]] = {}
 
-    async def tier(self, container: Container, advisor_id: uuid.UUID) -> Tier:
+    async def tier(
+        self, container: Container, advisor_id: uuid.UUID, *, consent_required: bool = True
+    ) -> Tier:
         hit = self._cache.get(advisor_id)
         if hit is None or time.monotonic() - hit[0] >= _TIER_TTL:
             uow_factory = await resolve(container.uow_factory)
@@ -107,8 +109,9 @@ class _Accounts:
             self._cache[advisor_id] = hit
         if hit[2] in _CLOSED:
             raise PermissionDeniedError("use the API", f"the advisor account is {hit[2].value}")
-        if hit[3]:
-            # DPDP: without consent to processing the account is not used until it is given.
+        if hit[3] and consent_required:
+            # DPDP: without consent to processing the account is not used until it is given
+            # (the routes a person needs to give it back, or to see their data, stay open).
             raise PermissionDeniedError(
                 "use the API", "the advisor withdrew consent to processing their data"
             )
@@ -148,7 +151,11 @@ def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
         principal = verifier.verify(token.strip())
         tier = None
         if principal.advisor_id is not None:
-            tier = await accounts.tier(container, principal.advisor_id)
+            tier = await accounts.tier(
+                container,
+                principal.advisor_id,
+                consent_required=not endpoint.without_processing_consent,
+            )
         settings = container.settings().rate_limit
         limiter = await provided(request, key, "rate_limiter")
         who = f"advisor:{principal.advisor_id}" if principal.advisor_id else principal.subject
