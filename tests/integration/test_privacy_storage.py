@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+from dependency_injector import providers
 
 from projectone.adapters.clock import SystemClock, UuidGenerator
 from projectone.adapters.sqlalchemy import create_engine, upgrade
@@ -34,6 +35,7 @@ from projectone.services.privacy import PrivacyService
 from projectone.settings import PrivacySettings, Settings
 from projectone.testing.builders import reviewed
 from projectone.testing.demo_data import demo_advisors, demo_packs
+from projectone.testing.fakes import ManualClock
 from projectone.testing.keys import fixed_key_store, fixed_master_key
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -473,3 +475,26 @@ def test_advisor_status_enum_still_has_cancelled() -> None:
     # The erasure CHECK constraint spells 'cancelled'; this keeps the two in step.
     assert AdvisorStatus.CANCELLED.value == "cancelled"
     assert os.environ.get("PROJECTONE_PRIVACY_MASTER_KEY")
+
+
+async def test_purge_erases_an_account_cancelled_more_than_six_months_ago(url: str) -> None:
+    clock = ManualClock(dt.datetime(2026, 1, 10, 9, 0, tzinfo=dt.UTC))
+    container = build_container(_settings(url))
+    container.clock.override(providers.Object(clock))
+    try:
+        advisor, other = await _seed(container)
+        catalog = await resolve(container.catalog)
+        await catalog.set_status(advisor.id, AdvisorStatus.CANCELLED, ADMIN, reason="closed")
+        privacy = await resolve(container.privacy)
+        clock.set(dt.datetime(2026, 7, 9, 9, 0, tzinfo=dt.UTC))  # not yet six months
+        assert (await privacy.purge(dry_run=False)).erased == ()
+        clock.set(dt.datetime(2026, 7, 11, 9, 0, tzinfo=dt.UTC))
+        report = await privacy.purge(dry_run=False)
+        assert report.erased == (advisor.id,)
+        assert report.counts.erased_advisors == 1
+        assert (await privacy.profile(advisor.id, actor=ADMIN)).erased_at is not None
+        assert (await privacy.profile(other.id, actor=ADMIN)).erased_at is None
+        audit = await resolve(container.audit)
+        assert (await audit.verify()).ok
+    finally:
+        await shutdown(container)
