@@ -30,6 +30,8 @@ from projectone.testing.demo_data import demo_advisors, demo_packs
 from projectone.testing.http_client import ApiClient, advisor_token, serve, staff_token
 
 SECRET = "s" * 40
+#: An id nothing has (fixed, so test ids are the same in every collecting process).
+UNKNOWN = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 WHO = ("own", "other", "admin", "officer", None)
 
 
@@ -500,8 +502,8 @@ _SCHEDULE = "/v1/deliveries/schedule"
     ("method", "path", "who", "kwargs", "status", "fields"),
     [
         ("GET", "/v1/advisors/not-a-uuid", "admin", {}, 404, None),
-        ("GET", f"/v1/advisors/{uuid.uuid4()}", "admin", {}, 404, None),
-        ("GET", f"/v1/advisors/{uuid.uuid4()}/whatsapp", "admin", {}, 404, None),
+        ("GET", f"/v1/advisors/{UNKNOWN}", "admin", {}, 404, None),
+        ("GET", f"/v1/advisors/{UNKNOWN}/whatsapp", "admin", {}, 404, None),
         (
             "PATCH",
             "/v1/advisors/12/preferences",
@@ -512,16 +514,16 @@ _SCHEDULE = "/v1/deliveries/schedule"
         ),
         (
             "PUT",
-            f"/v1/advisors/{uuid.uuid4()}/whatsapp",
+            f"/v1/advisors/{UNKNOWN}/whatsapp",
             "admin",
             {"body": {"number": "+919812345678", "opted_in": True}},
             404,
             None,
         ),
         ("GET", "/v1/deliveries/not-a-uuid", "admin", {}, 404, None),
-        ("GET", f"/v1/deliveries/{uuid.uuid4()}", "admin", {}, 404, None),
+        ("GET", f"/v1/deliveries/{UNKNOWN}", "admin", {}, 404, None),
         ("POST", "/v1/deliveries/nope/retry", "admin", {}, 404, None),
-        ("POST", f"/v1/deliveries/{uuid.uuid4()}/retry", "admin", {}, 404, None),
+        ("POST", f"/v1/deliveries/{UNKNOWN}/retry", "admin", {}, 404, None),
         ("GET", "/v1/deliveries?status=lost", "own", {}, 422, ["status"]),
         ("GET", "/v1/deliveries?channel=fax", "own", {}, 422, ["channel"]),
         ("GET", "/v1/deliveries?variant=story", "own", {}, 422, ["variant"]),
