@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
@@ -22,6 +23,7 @@ __all__ = [
     "EX_USAGE",
     "Parser",
     "UsageError",
+    "advisor_id",
     "count",
     "date",
     "db_option",
@@ -59,6 +61,15 @@ def date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def advisor_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an advisor id (a UUID), got {value!r}"
+        ) from None
 
 
 def port(value: str) -> int:

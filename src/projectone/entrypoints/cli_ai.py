@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import uuid
 from typing import Any
 
 from rich.console import Console
@@ -22,6 +21,7 @@ from projectone.domain.advisor import AdvisorType
 from projectone.domain.ai import AdvisorProfile, GenerationRequest, Tone
 from projectone.domain.topics import TopicFamily
 from projectone.entrypoints._common import (
+    advisor_id,
     count,
     date,
     db_option,
@@ -52,15 +52,6 @@ def _month(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a month YYYY-MM, got {value!r}") from None
 
 
-def _advisor_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an advisor id (a UUID), got {value!r}"
-        ) from None
-
-
 def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     generate = commands.add_parser(
         "generate",
@@ -84,7 +75,7 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     generate.add_argument("--reg-no", help="the advisor's registration number")
     generate.add_argument(
         "--advisor",
-        type=_advisor_id,
+        type=advisor_id,
         metavar="ID",
         help="draft for this registered advisor (their profile, quota and AI review)",
     )
@@ -101,7 +92,7 @@ def add_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> 
     suggest = ai_commands.add_parser(
         "suggest", help="topics worth a post for an advisor on a date, with reasons"
     )
-    suggest.add_argument("--advisor", type=_advisor_id, metavar="ID", required=True)
+    suggest.add_argument("--advisor", type=advisor_id, metavar="ID", required=True)
     suggest.add_argument("--date", type=date, metavar="YYYY-MM-DD", help="default: today")
     suggest.add_argument(
         "--interest",

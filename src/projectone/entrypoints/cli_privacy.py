@@ -22,20 +22,18 @@ from projectone.adapters.local_keys import generate_master_key
 from projectone.container import Container, resolve
 from projectone.domain.audit import Actor, ActorType, Role
 from projectone.domain.consent import ConsentPurpose
-from projectone.entrypoints._common import Parser, db_option, emit, settings_of, with_container
+from projectone.entrypoints._common import (
+    Parser,
+    advisor_id,
+    db_option,
+    emit,
+    settings_of,
+    with_container,
+)
 
 __all__ = ["add_commands", "run_privacy"]
 
 _DEFAULT_ACTOR = "cli-operator"
-
-
-def _advisor_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an advisor id (a UUID), got {value!r}"
-        ) from None
 
 
 def add_commands(commands: Any) -> None:
@@ -45,7 +43,7 @@ def add_commands(commands: Any) -> None:
     actions = privacy.add_subparsers(dest="privacy_command", required=True, parser_class=Parser)
 
     def subject(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--advisor", type=_advisor_id, metavar="ID", required=True)
+        p.add_argument("--advisor", type=advisor_id, metavar="ID", required=True)
         p.add_argument(
             "--actor", default=_DEFAULT_ACTOR, metavar="ID", help="who you are, for the record"
         )

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -45,6 +45,7 @@ __all__ = ["EXPORT_FORMAT", "ErasureReport", "PrivacyService", "PurgeReport", "e
 #: Names the shape of an export document, for whoever reads one years later.
 EXPORT_FORMAT = "projectone.subject-export/1"
 _PAGE = 500
+_T = TypeVar("_T")
 _ALL = 10**9
 _ADMINS = frozenset({Role.ADMIN, Role.SYSTEM})
 _STAFF_READERS = frozenset({Role.ADMIN, Role.SYSTEM, Role.COMPLIANCE_OFFICER})
@@ -431,26 +432,30 @@ async def expire_queued(uow: UnitOfWork, advisor_id: uuid.UUID, now: dt.datetime
     return len(queued)
 
 
-async def _all_packs(uow: UnitOfWork, advisor_id: uuid.UUID) -> list[ContentPack]:
-    packs: list[ContentPack] = []
+async def _every(fetch: Callable[[int], Awaitable[tuple[Sequence[_T], int]]]) -> list[_T]:
+    """Every item of a paged repository read: ``fetch(offset)`` gives a page and the total."""
+    found: list[_T] = []
     while True:
-        page, total = await uow.content.page(advisor_id=advisor_id, limit=_PAGE, offset=len(packs))
-        packs.extend(page)
-        if not page or len(packs) >= total:
-            return packs
+        page, total = await fetch(len(found))
+        found.extend(page)
+        if not page or len(found) >= total:
+            return found
+
+
+async def _all_packs(uow: UnitOfWork, advisor_id: uuid.UUID) -> list[ContentPack]:
+    return await _every(
+        lambda offset: uow.content.page(advisor_id=advisor_id, limit=_PAGE, offset=offset)
+    )
 
 
 async def _all_deliveries(
     uow: UnitOfWork, advisor_id: uuid.UUID, status: DeliveryStatus | None = None
 ) -> list[Delivery]:
-    found: list[Delivery] = []
-    while True:
-        page, total = await uow.deliveries.page(
-            advisor_id=advisor_id, status=status, limit=_PAGE, offset=len(found)
+    return await _every(
+        lambda offset: uow.deliveries.page(
+            advisor_id=advisor_id, status=status, limit=_PAGE, offset=offset
         )
-        found.extend(page)
-        if not page or len(found) >= total:
-            return found
+    )
 
 
 def _pack_export(pack: ContentPack) -> JSON:

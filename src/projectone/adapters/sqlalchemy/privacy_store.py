@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projectone.adapters.sqlalchemy import mapping
 from projectone.adapters.sqlalchemy.keyring import SubjectKeys, open_sealed
-from projectone.adapters.sqlalchemy.repositories import _update_many_by_id, _write
+from projectone.adapters.sqlalchemy.repositories import _chunks, _update_many_by_id, _write
 from projectone.adapters.sqlalchemy.tables import (
     advisors,
     ai_cache,
@@ -46,12 +46,9 @@ class SqlConsentRepository:
             await _write(self._conn, consents.insert(), consents.name, rows)
 
     async def end_many(self, records: Iterable[ConsentRecord]) -> None:
+        # Only the end is written: nothing else of a consent record ever changes.
         rows = [
-            {
-                "id": r.id,
-                "ended_at": mapping.to_db_time(r.ended_at) if r.ended_at else None,
-                "end_reason": None if r.end_reason is None else r.end_reason.value,
-            }
+            {k: v for k, v in mapping.consent_to_row(r).items() if k in _END_COLUMNS}
             for r in records
         ]
         await _update_many_by_id(self._conn, consents, rows, "consent")
@@ -66,6 +63,7 @@ class SqlConsentRepository:
         return [mapping.consent_from_row(row) for row in result.mappings()]
 
 
+_END_COLUMNS = frozenset({"id", "ended_at", "end_reason"})
 _PERSONAL_COLUMNS = (
     "name_sealed",
     "email_sealed",
@@ -295,11 +293,10 @@ class SqlSubjectRepository:
 
 async def _get_many_existing(conn: AsyncConnection, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Of ``ids``, the advisors still cancelled and not erased."""
-    wanted = list(ids)
     found: set[uuid.UUID] = set()
-    for start in range(0, len(wanted), 500):
+    for chunk in _chunks(ids):
         query = sa.select(advisors.c.id).where(
-            advisors.c.id.in_(wanted[start : start + 500]),
+            advisors.c.id.in_(chunk),
             advisors.c.status == AdvisorStatus.CANCELLED.value,
             advisors.c.erased_at.is_(None),
         )
