@@ -118,7 +118,10 @@ _SENDABLE = _DELIVERABLE | {ContentStatus.DELIVERED}
 # Packs are cached between claims for this long: a pack pulled or withdrawn meanwhile is
 # noticed within it (and re-checked per delivery by hash in any case).
 _PACK_CACHE_SECONDS = 10.0
-_RECORD_ATTEMPTS = 3
+# Deadlocks with status webhooks writing the same rows do happen under load (PostgreSQL picks
+# a victim; see the issue 5 note): five attempts with jittered waits, so the same two writers
+# do not meet again in step.
+_RECORD_ATTEMPTS = 5
 
 
 def _lease(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -557,7 +560,7 @@ class DispatchWorker:
                     if attempt == _RECORD_ATTEMPTS - 1:
                         raise
                     _log.warning("recording outcomes failed; trying again", exc_info=True)
-                    await asyncio.sleep(0.05 * (attempt + 1))
+                    await asyncio.sleep(0.05 * (attempt + 1) * (0.5 + self.rand()))
         except Exception:  # leases expire and recovery settles these
             self.stats.record_errors += 1
             _log.exception("recording %d outcomes failed; their leases will expire", len(outcomes))
