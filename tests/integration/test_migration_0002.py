@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,16 +19,6 @@ from projectone.adapters.sqlalchemy import (
 from projectone.domain.content import ContentVariant, content_hash
 from projectone.domain.language import Language
 from projectone.testing.keys import fixed_key_store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
 
 NOW = dt.datetime(2026, 11, 20, 0, 30, tzinfo=dt.UTC)
 VARIANTS = {Language.EN: ContentVariant(title="SIP", body="Invest every month.")}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projectone.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWorkFactory,
-    create_engine,
     current_revision,
     downgrade,
     head_revision,
@@ -31,15 +29,6 @@ from projectone.testing.keys import fixed_key_store
 
 AI_TABLES = {ai_jobs.name: ai_jobs, ai_cache.name: ai_cache}
 NOW = dt.datetime(2026, 11, 24, 4, 30, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def _schema(connection: sa.Connection) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from projectone.domain import (
     Variant,
 )
 from projectone.domain.ai import AiJob, AiOutcome, AiStage, CachedAnswer, TokenUsage
+from projectone.domain.content import message_hash
 from projectone.domain.fallback import (
     ALL_MONTHS,
     AdvisorContext,
@@ -351,6 +352,54 @@ async def test_pack_round_trip_keeps_devanagari_and_hash(uow_factory: UowFactory
     assert got.variants[Language.MR].body == MR.body
     assert got.content_hash == hash_before
     assert got.languages == (Language.EN, Language.HI, Language.MR)
+
+
+async def test_one_language_of_many_packs_comes_with_their_status_and_approved_hash(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    both = make_pack(advisor.id, variants={Language.HI: HI, Language.EN: EN})
+    pulled = make_pack(advisor.id, variants={Language.MR: MR}, status=ContentStatus.ARCHIVED)
+    await add_committed(uow_factory, advisor, both, pulled)
+    keys = [(both.id, Language.HI), (both.id, Language.EN), (pulled.id, Language.EN)]
+    async with uow_factory() as uow:
+        got = await uow.content.variants_for([*keys, keys[0]])
+    assert set(got) == set(keys)
+    hindi, english, missing = (got[key] for key in keys)
+    assert (hindi.variant, english.variant, missing.variant) == (HI, EN, None)
+    assert (hindi.status, hindi.approved_hash) == (ContentStatus.APPROVED, both.content_hash)
+    assert hindi.sendable
+    assert (missing.status, missing.approved_hash, missing.sendable) == (
+        ContentStatus.ARCHIVED,
+        None,
+        False,
+    )
+
+
+async def test_variants_of_a_pack_that_does_not_exist_are_not_found(
+    uow_factory: UowFactory,
+) -> None:
+    ghost = new_id()
+    async with uow_factory() as uow:
+        assert await uow.content.variants_for([]) == {}
+        with pytest.raises(NotFoundError) as caught:
+            await uow.content.variants_for([(ghost, Language.EN)])
+    assert caught.value.key == ghost
+
+
+async def test_a_deliverys_message_hash_round_trips_and_may_be_absent(
+    uow_factory: UowFactory,
+) -> None:
+    advisor = make_advisor(1)
+    pack = make_pack(advisor.id)
+    text = pack.variants[Language.EN].render()
+    planned = make_delivery(advisor, pack, message_hash=message_hash(text))
+    legacy = make_delivery(advisor, pack, variant=Variant.STATUS)
+    await add_committed(uow_factory, advisor, pack, planned, legacy)
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get_many([planned.id, legacy.id])
+    assert got[planned.id].message_hash == message_hash(text) == planned.message_hash
+    assert got[legacy.id].message_hash is None
 
 
 async def test_fallback_pack_without_advisor_round_trips(uow_factory: UowFactory) -> None:

@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 from projectone.domain import DeliveryStatus
+from projectone.domain.content import ContentStatus, ContentVariant, content_hash, message_hash
 from projectone.domain.delivery import Channel, Delivery
 from projectone.domain.errors import UnavailableError, ValidationError
 from projectone.domain.language import Language
@@ -149,6 +150,85 @@ async def test_content_changed_after_approval_is_refused_everywhere() -> None:
     assert world.whatsapp.sent == []
     assert world.sms.sent == []
     assert len(world.uow.store.incidents) == 1
+
+
+async def _rewrite_pack(world: World, delivery: Delivery, **changes: Any) -> None:
+    async with world.uow() as uow:
+        pack = await uow.content.get(delivery.pack_id)
+        await uow.content.update(attrs.evolve(pack, **changes))
+        await uow.commit()
+
+
+def _edited(world: World, delivery: Delivery) -> dict[Language, ContentVariant]:
+    pack = world.uow.store.packs[delivery.pack_id]
+    variants = dict(pack.variants)
+    variants[delivery.language] = attrs.evolve(
+        variants[delivery.language], body="Guaranteed 12% returns, every year."
+    )
+    return variants
+
+
+async def test_the_text_sent_is_the_text_planned() -> None:
+    world = await make_world(3)
+    await world.worker().run(drain=dt.timedelta(0))
+    planned = {str(d.id): d.message_hash for d in world.deliveries}
+    assert all(planned.values())
+    assert {m.callback_data: message_hash(m.body) for m in world.whatsapp.sent} == planned
+
+
+async def test_a_planned_text_altered_behind_the_workflow_is_refused_and_reported() -> None:
+    world = await make_world(2)
+    altered, untouched = world.deliveries
+    # The text changes in place, the approval record does not: only the hash can tell.
+    await _rewrite_pack(world, altered, variants=_edited(world, altered))
+    await world.worker().run(drain=dt.timedelta(0))
+    stored = world.stored()[altered.id]
+    assert (stored.status, stored.error_code) == (DeliveryStatus.FAILED, "content_integrity")
+    assert [m.callback_data for m in world.whatsapp.sent] == [str(untouched.id)]
+    assert world.sms.sent == []
+    assert len(world.uow.store.incidents) == 1
+
+
+async def test_a_pack_reapproved_with_new_text_after_planning_is_not_sent() -> None:
+    world = await make_world(1)
+    (delivery,) = world.deliveries
+    variants = _edited(world, delivery)
+    # Reopened, edited and approved again through the workflow: a legitimate change, but not
+    # what was planned, so nothing goes out and no incident is opened.
+    await _rewrite_pack(world, delivery, variants=variants, approved_hash=content_hash(variants))
+    await world.worker().run(drain=dt.timedelta(0))
+    stored = world.stored()[delivery.id]
+    assert (stored.status, stored.error_code) == (DeliveryStatus.FAILED, "content_changed")
+    assert world.whatsapp.sent == []
+    assert world.uow.store.incidents == {}
+
+
+async def test_a_pack_pulled_after_planning_is_not_sent() -> None:
+    world = await make_world(1)
+    (delivery,) = world.deliveries
+    await _rewrite_pack(world, delivery, status=ContentStatus.ARCHIVED)
+    await world.worker().run(drain=dt.timedelta(0))
+    stored = world.stored()[delivery.id]
+    assert (stored.status, stored.error_code) == (DeliveryStatus.FAILED, "content_changed")
+    assert world.whatsapp.sent == []
+
+
+@pytest.mark.parametrize("planned_hash", [None, "f" * 64], ids=["absent", "stale"])
+async def test_without_a_matching_message_hash_the_whole_pack_decides_and_it_is_sent(
+    planned_hash: str | None,
+) -> None:
+    # Absent: planned before message hashes existed. Stale: planned by a version that
+    # rendered the text differently. The pack is intact and approved, so its text goes out.
+    world = await make_world(1)
+    (delivery,) = world.deliveries
+    async with world.uow() as uow:
+        await uow.deliveries.update(attrs.evolve(delivery, message_hash=planned_hash))
+        await uow.commit()
+    await world.worker().run(drain=dt.timedelta(0))
+    pack = world.uow.store.packs[delivery.pack_id]
+    (sent,) = world.whatsapp.sent
+    assert sent.body == pack.variants[delivery.language].render()
+    assert world.stored()[delivery.id].status is DeliveryStatus.SENT
 
 
 class TakeoverDuringSend(FakeWhatsAppSender):

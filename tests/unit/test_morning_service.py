@@ -17,6 +17,7 @@ from projectone.domain import (
     ContentStatus,
     DeliveryStatus,
     SlaOutcome,
+    message_hash,
 )
 from projectone.services import (
     CatalogService,
@@ -98,6 +99,12 @@ async def test_planning_queues_one_delivery_per_reachable_advisor_with_content(
         planned = await uow.deliveries.for_date(DAY)
     assert {d.advisor_id for d in planned} == {a.id for a in reachable}
     assert all(d.status is DeliveryStatus.QUEUED for d in planned)
+    # Each carries the hash of the very text it will send, in its language.
+    packs = {p.id: p for p in world.uow.store.packs.values()}
+    assert all(
+        d.message_hash == message_hash(packs[d.pack_id].variants[d.language].render())
+        for d in planned
+    )
 
 
 async def test_planning_twice_creates_nothing_new(world: World) -> None:

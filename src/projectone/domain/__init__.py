@@ -31,8 +31,10 @@ from projectone.domain.content import (
     ContentStatus,
     ContentType,
     ContentVariant,
+    VariantSnapshot,
     canonical_json,
     content_hash,
+    message_hash,
 )
 from projectone.domain.delivery import (
     SLA_WINDOW,
@@ -116,6 +118,7 @@ __all__ = [
     "UnavailableError",
     "ValidationError",
     "Variant",
+    "VariantSnapshot",
     "WrongMasterKeyError",
     "can_advance",
     "canonical_form",
@@ -126,6 +129,7 @@ __all__ = [
     "event_hash",
     "incident_for_outcome",
     "local_to_utc",
+    "message_hash",
     "open_incident",
     "parse_digest_file",
     "review_order",

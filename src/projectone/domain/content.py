@@ -31,8 +31,10 @@ __all__ = [
     "ContentStatus",
     "ContentType",
     "ContentVariant",
+    "VariantSnapshot",
     "canonical_json",
     "content_hash",
+    "message_hash",
     "variants_of",
 ]
 
@@ -184,6 +186,13 @@ def content_hash(variants: Mapping[Language, ContentVariant]) -> str:
     return hashlib.sha256(canonical_json(variants).encode("utf-8")).hexdigest()
 
 
+def message_hash(text: str) -> str:
+    """SHA-256 (hex) of one message's text exactly as sent (UTF-8, no normalisation): a
+    delivery carries the hash of the text it was planned with, and the worker sends only
+    text that still hashes to it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 _VERDICTS = frozenset({"pass", "review", "block"})
 
 
@@ -278,4 +287,27 @@ class ContentPack:
             "languages",
             [p.value for p in preferences],
             f"pack {self.id} has no variant in these languages",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class VariantSnapshot:
+    """One language of a pack as a sender needs it: the variant (``None`` when the pack has
+    no such language) with the pack's workflow state, read together. Reading this instead of
+    the whole pack keeps the other languages, and the pack's record, off the sending path."""
+
+    pack_id: uuid.UUID
+    language: Language
+    status: ContentStatus = attrs.field(converter=_status)
+    approved_hash: str | None = attrs.field(validator=optional_hex64)
+    variant: ContentVariant | None
+
+    @property
+    def sendable(self) -> bool:
+        """Whether the pack may still go out: approved or scheduled, or already delivered by
+        another delivery of the same pack."""
+        return self.status in (
+            ContentStatus.APPROVED,
+            ContentStatus.SCHEDULED,
+            ContentStatus.DELIVERED,
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from projectone.domain._validate import optional_aware, to_enum
+from projectone.domain._validate import optional_aware, optional_hex64, to_enum
 from projectone.domain.errors import InvalidTransitionError, ValidationError
 from projectone.domain.language import Language
 from projectone.domain.timezone import local_to_utc
@@ -31,8 +31,8 @@ __all__ = [
 
 SLA_WINDOW = dt.timedelta(minutes=5)
 #: What a delivery's transitions change. The rest (advisor, pack, date, language, channel,
-#: variant, number, content hash, schedule, backup link) is its plan, fixed when it is
-#: planned, so a batch of outcomes writes these fields only.
+#: variant, number, content and message hashes, schedule, backup link) is its plan, fixed
+#: when it is planned, so a batch of outcomes writes these fields only.
 STATE_FIELDS = (
     "status",
     "attempts",
@@ -155,6 +155,11 @@ class Delivery:
     to: str
     content_hash: str
     scheduled_for: dt.datetime = attrs.field(validator=optional_aware)
+    #: SHA-256 of the WhatsApp text planned (``projectone.domain.content.message_hash``): the
+    #: worker sends only text that still hashes to it. ``None`` on an SMS backup (its text is
+    #: a DLT template) and on deliveries planned before it existed; those are checked against
+    #: the whole pack instead.
+    message_hash: str | None = attrs.field(default=None, validator=optional_hex64)
     status: DeliveryStatus = attrs.field(default=DeliveryStatus.QUEUED, converter=_status)
     attempts: int = attrs.field(default=0, validator=_non_negative)
     provider_message_id: str | None = None
@@ -197,6 +202,7 @@ class Delivery:
         content_hash: str,
         now: dt.datetime,
         fallback: bool = False,
+        message_hash: str | None = None,
     ) -> Delivery:
         """A queued delivery at ``send_time`` (Asia/Kolkata) on ``date``."""
         return cls(
@@ -208,6 +214,7 @@ class Delivery:
             language=language,
             to=to,
             content_hash=content_hash,
+            message_hash=message_hash,
             scheduled_for=local_to_utc(date, send_time),
             queued_at=now,
         )

@@ -9,11 +9,12 @@ from typing import Protocol
 
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import AuditDraft, AuditEvent
-from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.content import ContentPack, ContentStatus, VariantSnapshot
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
+from projectone.domain.language import Language
 
 __all__ = [
     "AdvisorRepository",
@@ -76,6 +77,14 @@ class ContentRepository(Protocol):
         self, advisor_ids: Sequence[uuid.UUID], date: dt.date
     ) -> dict[uuid.UUID, ContentPack]:
         """For each advisor, the newest approved or scheduled pack meant for ``date``."""
+        ...
+
+    async def variants_for(
+        self, keys: Iterable[tuple[uuid.UUID, Language]]
+    ) -> Mapping[tuple[uuid.UUID, Language], VariantSnapshot]:
+        """One language of each of several packs, with the pack's status and approved hash,
+        by (pack id, language): what the delivery worker needs to send, without the rest of
+        each pack. ``NotFoundError`` naming the first pack that does not exist."""
         ...
 
     async def update(self, pack: ContentPack) -> None:

@@ -45,7 +45,7 @@ import attrs
 from projectone.domain import approval
 from projectone.domain._validate import nonblank, whole_number
 from projectone.domain.audit import Actor
-from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.content import ContentPack, ContentStatus, VariantSnapshot, message_hash
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus
 from projectone.domain.errors import ProviderError, UnavailableError, ValidationError
 from projectone.domain.failure import Classification, classify
@@ -275,6 +275,14 @@ class DispatchWorker:
     # Claimed and not yet recorded: what the heartbeat keeps leased.
     _inflight: set[uuid.UUID] = attrs.field(factory=set, init=False)
     _packs: dict[uuid.UUID, ContentPack] = attrs.field(factory=dict, init=False)
+    # One language of a pack, for deliveries planned with a message hash (the usual case).
+    _snapshots: dict[tuple[uuid.UUID, Language], VariantSnapshot] = attrs.field(
+        factory=dict, init=False
+    )
+    # Each snapshot's rendered text and its hash (None: the pack lacks that language).
+    _texts: dict[tuple[uuid.UUID, Language], tuple[str, str] | None] = attrs.field(
+        factory=dict, init=False
+    )
     # Packs whose delivery went out, to be marked delivered off the sending path.
     _delivered: set[uuid.UUID] = attrs.field(factory=set, init=False)
     _verdicts: dict[uuid.UUID, str | None] = attrs.field(factory=dict, init=False)
@@ -388,11 +396,16 @@ class DispatchWorker:
         finished = False
         while not finished:
             # Wait for the first outcome of a batch; then give the rest a short while to join.
-            timeout = self.config.flush_interval if pending else None
-            try:
-                item = await asyncio.wait_for(done.get(), timeout)
-            except TimeoutError:
-                item = None if finished else _FLUSH
+            # What is already queued is taken without waiting: ``wait_for`` builds a task per
+            # call, a cost per message at thousands of messages a second.
+            if done.empty():
+                timeout = self.config.flush_interval if pending else None
+                try:
+                    item = await asyncio.wait_for(done.get(), timeout)
+                except TimeoutError:
+                    item = _FLUSH
+            else:
+                item = done.get_nowait()
             if item is None:
                 finished = True
             elif item is not _FLUSH:
@@ -448,9 +461,22 @@ class DispatchWorker:
                 self._packs.clear()
                 self._verdicts.clear()
                 self._hashes.clear()
+                self._snapshots.clear()
+                self._texts.clear()
                 self._packs_loaded = time.monotonic()
-            # Not ``set - keys()``: that would hash every cached pack id once per claim.
-            missing = {d.pack_id for d in claimed if d.pack_id not in self._packs}
+            # A delivery planned with its message hash needs one language of its pack; the
+            # others (SMS backups, deliveries planned before message hashes) the whole pack.
+            # Not ``set - keys()``: that would hash every cached key once per claim.
+            wanted = {
+                (d.pack_id, d.language)
+                for d in claimed
+                if _planned_text(d) and (d.pack_id, d.language) not in self._snapshots
+            }
+            if wanted:
+                self._snapshots.update(await uow.content.variants_for(wanted))
+            missing = {
+                d.pack_id for d in claimed if not _planned_text(d) and d.pack_id not in self._packs
+            }
             if missing:
                 self._packs.update(await uow.content.get_many(missing))
             await uow.commit()
@@ -481,8 +507,38 @@ class DispatchWorker:
         self._hashes[pack.id] = digest
         return problem
 
+    def _planned(self, delivery: Delivery) -> str | None:
+        """The text to send for a delivery planned with its message hash, when everything is
+        as planned: the pack still sendable under the approved hash it was planned with, and
+        its text in the delivery's language still hashing to the message hash. ``None``
+        otherwise, and the whole pack decides why (pulled, re-approved, altered)."""
+        key = (delivery.pack_id, delivery.language)
+        snapshot = self._snapshots[key]
+        if not snapshot.sendable or snapshot.approved_hash != delivery.content_hash:
+            return None
+        if key not in self._texts:
+            variant = snapshot.variant
+            if variant is None:
+                self._texts[key] = None
+            else:
+                text = variant.render()
+                self._texts[key] = (text, message_hash(text))
+        rendered = self._texts[key]
+        if rendered is None or rendered[1] != delivery.message_hash:
+            return None
+        return rendered[0]
+
     async def _attempt(self, delivery: Delivery) -> _Outcome:
-        pack = self._packs[delivery.pack_id]
+        if _planned_text(delivery):
+            text = self._planned(delivery)
+            if text is not None:
+                return await self._send_whatsapp(delivery, text)
+        pack = self._packs.get(delivery.pack_id)
+        if pack is None:
+            # Not as planned (the rare case): read the whole pack, whose check below says
+            # what changed, exactly as for a delivery planned without a message hash.
+            async with self.uow_factory() as uow:
+                pack = self._packs[delivery.pack_id] = await uow.content.get(delivery.pack_id)
         # What is sent must be byte-for-byte what was approved and planned.
         problem = self._integrity(pack)
         if problem is not None:
@@ -494,21 +550,26 @@ class DispatchWorker:
                 code=CONTENT_CHANGED,
                 message="the pack changed or was withdrawn after planning",
             )
+        if delivery.channel is Channel.SMS:
+            return self._stale(delivery) or await self._send_sms(delivery, pack)
+        return await self._send_whatsapp(delivery, pack.variants[delivery.language].render())
+
+    def _stale(self, delivery: Delivery) -> _Outcome | None:
         if self.clock.now() > delivery.sla_target + self.config.stale_after:
             return self._outcome(
                 delivery, _Kind.STALE, code=STALE, message="its morning is long over"
             )
-        if delivery.channel is Channel.SMS:
-            return await self._send_sms(delivery, pack)
+        return None
+
+    async def _send_whatsapp(self, delivery: Delivery, text: str) -> _Outcome:
+        stale = self._stale(delivery)
+        if stale is not None:
+            return stale
         if needs_sms_now(self.clock.now(), delivery.sla_target, self.config.retry):
             return self._outcome(
                 delivery, _Kind.HANDOFF, code=SLA_CUTOFF, message="not sent by the SMS cutoff"
             )
-        message = OutboundText(
-            to=delivery.to,
-            body=pack.variants[delivery.language].render(),
-            callback_data=str(delivery.id),
-        )
+        message = OutboundText(to=delivery.to, body=text, callback_data=str(delivery.id))
         try:
             receipt = await self.whatsapp.send_text(message)
         except ProviderError as exc:
@@ -803,6 +864,12 @@ class DispatchWorker:
             )
             await uow.incidents.add(change.incident)
             await uow.audit.append([change.event])
+
+
+def _planned_text(delivery: Delivery) -> bool:
+    """Whether ``delivery`` is checked by its message hash (one language of its pack) rather
+    than against the whole pack."""
+    return delivery.message_hash is not None and delivery.channel is Channel.WHATSAPP
 
 
 def _numeric(code: str) -> int | None:

@@ -20,7 +20,7 @@ from projectone.domain.advisor import Advisor
 from projectone.domain.approval import Transition
 from projectone.domain.audit import Actor
 from projectone.domain.compliance.rulebook import Rulebook
-from projectone.domain.content import ContentPack
+from projectone.domain.content import ContentPack, message_hash
 from projectone.domain.delivery import Channel, Delivery, Variant
 from projectone.domain.errors import (
     ConflictError,
@@ -178,6 +178,7 @@ class MorningService:
             language=language,
             to=advisor.whatsapp_number,
             content_hash=pack.content_hash,
+            message_hash=message_hash(pack.variants[language].render()),
             now=now,
             fallback=fallback,
         )

@@ -24,7 +24,7 @@ from projectone.domain.advisor import Advisor, AdvisorStatus
 from projectone.domain.ai import AiFinding, AiJob, AiStage, CachedAnswer, ReviewResult
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
 from projectone.domain.consent import ConsentRecord
-from projectone.domain.content import ContentPack, ContentStatus, ContentVariant
+from projectone.domain.content import ContentPack, ContentStatus, ContentVariant, VariantSnapshot
 from projectone.domain.delivery import STATE_FIELDS, Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import (
     ConflictError,
@@ -713,6 +713,22 @@ class InMemoryContentRepository:
 
     async def get_many(self, pack_ids: Iterable[uuid.UUID]) -> Mapping[uuid.UUID, ContentPack]:
         return _pick(self._tx.all_packs(), pack_ids, "content_pack")
+
+    async def variants_for(
+        self, keys: Iterable[tuple[uuid.UUID, Language]]
+    ) -> Mapping[tuple[uuid.UUID, Language], VariantSnapshot]:
+        keys = list(dict.fromkeys(keys))
+        packs = _pick(self._tx.all_packs(), (pack_id for pack_id, _ in keys), "content_pack")
+        return {
+            (pack_id, language): VariantSnapshot(
+                pack_id=pack_id,
+                language=language,
+                status=packs[pack_id].status,
+                approved_hash=packs[pack_id].approved_hash,
+                variant=packs[pack_id].variants.get(language),
+            )
+            for pack_id, language in keys
+        }
 
     async def sendable_for(
         self, advisor_ids: Sequence[uuid.UUID], date: dt.date

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from projectone.domain.content import message_hash
 from projectone.domain.delivery import Delivery
 from projectone.ports.clock import IdGenerator
 from projectone.ports.unit_of_work import UnitOfWorkFactory
@@ -42,6 +43,7 @@ async def seed_due_deliveries(
                 language=language,
                 to=advisor.whatsapp_number,
                 content_hash=pack.content_hash,
+                message_hash=message_hash(pack.variants[language].render()),
                 scheduled_for=now - overdue,
                 queued_at=created,
             )

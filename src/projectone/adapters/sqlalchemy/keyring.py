@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from projectone.adapters.sqlalchemy._ids import id_in
 from projectone.adapters.sqlalchemy.tables import data_keys
 from projectone.domain.errors import KeyStoreError, WrongMasterKeyError
 from projectone.ports.privacy import KeyStore
@@ -153,7 +154,7 @@ class SubjectKeys:
             rows = await self._conn.execute(
                 sa.select(
                     data_keys.c.subject_id, data_keys.c.wrapped_key, data_keys.c.master_key_id
-                ).where(data_keys.c.subject_id.in_(chunk))
+                ).where(id_in(self._conn, data_keys.c.subject_id, chunk))
             )
             for subject, wrapped, key_id in rows:
                 if key_id != store.key_id:

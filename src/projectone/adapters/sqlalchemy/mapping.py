@@ -22,7 +22,7 @@ from projectone.domain.advisor import Advisor
 from projectone.domain.ai import AiJob, CachedAnswer, TokenUsage
 from projectone.domain.audit import Actor, AuditEvent
 from projectone.domain.consent import ConsentRecord
-from projectone.domain.content import ContentPack, ContentVariant
+from projectone.domain.content import ContentPack, ContentVariant, VariantSnapshot
 from projectone.domain.delivery import Delivery
 from projectone.domain.errors import KeyStoreError
 from projectone.domain.fallback import (
@@ -65,6 +65,7 @@ __all__ = [
     "selection_from_row",
     "selection_to_row",
     "to_db_time",
+    "variant_snapshot_from_row",
 ]
 
 
@@ -207,6 +208,7 @@ def delivery_to_row(delivery: Delivery, cipher: AESGCM | None) -> dict[str, Any]
         if cipher is None
         else seal(cipher, delivery.advisor_id, "to", delivery.to),
         "content_hash": delivery.content_hash,
+        "message_hash": delivery.message_hash,
         "scheduled_for": to_db_time(delivery.scheduled_for),
         "sla_target": to_db_time(delivery.sla_target),
         "queued_at": to_db_time(delivery.queued_at),
@@ -261,6 +263,7 @@ def delivery_from_row(row: Mapping[Any, Any], cipher: AESGCM | None) -> Delivery
         variant=row["variant"],
         to=to,
         content_hash=row["content_hash"],
+        message_hash=row["message_hash"],
         scheduled_for=from_db_time(row["scheduled_for"]),
         status=row["status"],
         attempts=row["attempts"],
@@ -579,4 +582,17 @@ def cached_answer_from_row(row: Mapping[Any, Any]) -> CachedAnswer:
         created_at=from_db_time(row["created_at"]),
         expires_at=from_db_time(row["expires_at"]),
         advisor_id=row["advisor_id"],
+    )
+
+
+def variant_snapshot_from_row(row: Mapping[Any, Any], language: Language) -> VariantSnapshot:
+    """A row of ``id, status, approved_hash, variant`` (one language's fields, or ``None``
+    when the pack has no such language) as a ``VariantSnapshot``."""
+    fields = row["variant"]
+    return VariantSnapshot(
+        pack_id=row["id"],
+        language=language,
+        status=row["status"],
+        approved_hash=row["approved_hash"],
+        variant=None if fields is None else ContentVariant(**fields),
     )

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from projectone.adapters.sqlalchemy import mapping
+from projectone.adapters.sqlalchemy._ids import id_in as _id_in
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
 from projectone.adapters.sqlalchemy.keyring import SubjectKeys, sender_subject
 from projectone.adapters.sqlalchemy.tables import (
@@ -38,12 +39,13 @@ from projectone.adapters.sqlalchemy.tables import (
 from projectone.domain.advisor import Advisor, AdvisorStatus
 from projectone.domain.ai import AiJob, AiStage, CachedAnswer
 from projectone.domain.audit import GENESIS_HASH, AuditDraft, AuditEvent
-from projectone.domain.content import ContentPack, ContentStatus
+from projectone.domain.content import ContentPack, ContentStatus, VariantSnapshot
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus, Variant
 from projectone.domain.errors import KeyStoreError, NotFoundError, SubjectErasedError
 from projectone.domain.fallback import LibraryEntry, SelectionRecord
 from projectone.domain.inbound import InboundMessage
 from projectone.domain.incident import Incident, IncidentStatus
+from projectone.domain.language import Language
 from projectone.domain.timezone import IST
 from projectone.ports.ai import AiUsageRow
 
@@ -75,16 +77,6 @@ def _chunks(ids: Iterable[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), _IN_CHUNK):
         yield unique[start : start + _IN_CHUNK]
-
-
-def _id_in(
-    conn: AsyncConnection, column: sa.ColumnElement[Any], ids: Sequence[uuid.UUID]
-) -> sa.ColumnElement[bool]:
-    """``column IN ids``. On PostgreSQL as ``= ANY(array)``: one bound parameter instead of
-    one per id, which the worker's hot path (hundreds of ids a batch) pays for per id."""
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Uuid())))
-    return column.in_(ids)
 
 
 async def _get_many(
@@ -275,6 +267,11 @@ class SqlAdvisorRepository:
         return int(result.scalar_one())
 
 
+# Built once: building the statement and its cache key on every call cost ~100 us of the
+# API's hot path (GET /v1/content/{id}); SQLAlchemy caches the compiled form either way.
+_PACK_BY_ID = content_packs.select().where(content_packs.c.id == sa.bindparam("pack_id"))
+
+
 class SqlContentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -293,8 +290,8 @@ class SqlContentRepository:
         return {key: mapping.pack_from_row(row) for key, row in rows.items()}
 
     async def get(self, pack_id: uuid.UUID) -> ContentPack:
-        query = content_packs.select().where(content_packs.c.id == pack_id)
-        row = (await self._conn.execute(query)).mappings().one_or_none()
+        result = await self._conn.execute(_PACK_BY_ID, {"pack_id": pack_id})
+        row = result.mappings().one_or_none()
         if row is None:
             raise NotFoundError("content_pack", pack_id)
         return mapping.pack_from_row(row)
@@ -330,6 +327,28 @@ class SqlContentRepository:
                 if advisor_id not in chosen:
                     chosen[advisor_id] = mapping.pack_from_row(row)
         return chosen
+
+    async def variants_for(
+        self, keys: Iterable[tuple[uuid.UUID, Language]]
+    ) -> Mapping[tuple[uuid.UUID, Language], VariantSnapshot]:
+        by_language: dict[Language, list[uuid.UUID]] = {}
+        for pack_id, language in dict.fromkeys(keys):
+            by_language.setdefault(language, []).append(pack_id)
+        found: dict[tuple[uuid.UUID, Language], VariantSnapshot] = {}
+        c = content_packs.c
+        for language, pack_ids in by_language.items():
+            for chunk in _chunks(pack_ids):
+                # Only this language's fields cross the wire and get decoded: the worker's
+                # hot path, one pack (three languages of text) per delivery otherwise.
+                query = sa.select(
+                    c.id, c.status, c.approved_hash, c.variants[language.value].label("variant")
+                ).where(_id_in(self._conn, c.id, chunk))
+                for row in (await self._conn.execute(query)).mappings():
+                    found[(row["id"], language)] = mapping.variant_snapshot_from_row(row, language)
+            for pack_id in pack_ids:
+                if (pack_id, language) not in found:
+                    raise NotFoundError("content_pack", pack_id)
+        return found
 
     async def update(self, pack: ContentPack) -> None:
         await _update_by_id(self._conn, content_packs, mapping.pack_to_row(pack), "content_pack")
@@ -652,17 +671,26 @@ class SqlDeliveryRepository:
     ) -> set[uuid.UUID]:
         wanted = list(dict.fromkeys(delivery_ids))
         kept: set[uuid.UUID] = set()
+        c = deliveries.c
         for chunk in _chunks(wanted):
+            # Rows are locked in id order first, as every other locking writer takes them: an
+            # UPDATE alone locks in scan order and deadlocked with the worker recording a
+            # batch of the same rows.
+            mine = (
+                sa.select(c.id)
+                .where(
+                    _id_in(self._conn, c.id, chunk),
+                    c.lease_owner == owner,
+                    c.status == DeliveryStatus.SENDING.value,
+                )
+                .order_by(c.id)
+            )
             # One statement touching the lease columns only: a heartbeat never rewrites state.
             statement = (
                 deliveries.update()
-                .where(
-                    _id_in(self._conn, deliveries.c.id, chunk),
-                    deliveries.c.lease_owner == owner,
-                    deliveries.c.status == DeliveryStatus.SENDING.value,
-                )
+                .where(c.id.in_(self._locked(mine).scalar_subquery()))
                 .values(lease_expires_at=mapping.to_db_time(until))
-                .returning(deliveries.c.id)
+                .returning(c.id)
             )
             result = await self._conn.execute(statement)
             kept.update(row[0] for row in result)

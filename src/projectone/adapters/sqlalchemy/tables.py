@@ -274,6 +274,9 @@ deliveries = sa.Table(
     sa.Column("to_sealed", sa.Text(), nullable=True),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
+    # SHA-256 of the WhatsApp text planned (migration 0006); NULL on SMS backups and on
+    # deliveries planned before it.
+    sa.Column("message_hash", sa.String(64), nullable=True),
     # Written from Delivery.sla_target so SLA reports can filter and group in SQL.
     sa.Column("sla_target", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -317,6 +320,9 @@ deliveries = sa.Table(
         "status <> 'failed' OR error_code IS NOT NULL", name="failed_has_error_code"
     ),
     sa.CheckConstraint("backup_of IS NULL OR channel = 'sms'", name="backup_is_sms"),
+    sa.CheckConstraint(
+        "message_hash IS NULL OR length(message_hash) = 64", name="message_hash_length"
+    ),
     sa.CheckConstraint("lease_owner IS NULL OR status = 'sending'", name="lease_while_sending"),
     # DeliveryRepository.due: queued deliveries by the time they are next due.
     sa.Index(None, "status", "next_attempt_at"),
