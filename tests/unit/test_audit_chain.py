@@ -311,6 +311,29 @@ def test_changed_fields_are_the_sorted_keys_whose_values_differ() -> None:
     assert changed_fields({"a": 1}, {"a": 1}) == ()
 
 
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, allow_infinity=False, width=16),
+    st.sampled_from(["", "a", "A", "é", "e\u0301", "draft"]),
+    st.sampled_from(list(ContentStatus)),
+)
+_VALUES = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner), max_leaves=5
+)
+
+
+@given(_VALUES, _VALUES)
+def test_a_field_counts_as_changed_exactly_when_its_recorded_json_differs(
+    before: object, after: object
+) -> None:
+    recorded = [
+        json.dumps(to_json_value(v), sort_keys=True, ensure_ascii=False) for v in (before, after)
+    ]
+    assert (changed_fields({"f": before}, {"f": after}) == ("f",)) is (recorded[0] != recorded[1])
+
+
 # Retention -------------------------------------------------------------------------------------
 
 
