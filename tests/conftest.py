@@ -11,13 +11,14 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_URL_ENV = "PROJECTONE_TEST_POSTGRES_URL"
@@ -70,6 +71,20 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """The URL of a not-yet-existing SQLite file in the test's temporary directory."""
     return f"sqlite:///{tmp_path / 'projectone.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database of each kind (not migrated)."""
+    # Imported here: conftest modules load before pytest_configure has set up the session's
+    # environment, and nothing of projectone should be imported before that.
+    from projectone.adapters.sqlalchemy import create_engine
+
+    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 _skipped_postgres: list[str] = []

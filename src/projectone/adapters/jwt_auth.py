@@ -26,6 +26,14 @@
 Every refusal is ``UnauthenticatedError("bearer token", reason)`` with a short reason that
 never repeats the token, a claim value from it, or the key.
 
+**A small cache of verified tokens.** A dashboard sends the same token with every request, and
+verifying it (parsing, HMAC, claims) costs ~50 us of a request's CPU. What a token proves
+depends only on its exact text and this verifier's fixed configuration, except for time: so
+a token that verified is remembered by its exact text (at most ``cache_size`` of them, the
+oldest dropped first), and a hit still checks ``exp``, ``iat`` and ``nbf`` against the clock
+as above; an entry is dropped once its token has expired. Refused tokens are never cached,
+so what is refused is refused exactly as without the cache. ``cache_size=0`` turns it off.
+
 :func:`issue_token` signs a token (HS256 with a secret, RS256 with a PEM RSA private key) for
 tests, the demo, and embedders who mint their own tokens.
 """
@@ -52,6 +60,7 @@ from projectone.domain.errors import ConfigurationError, UnauthenticatedError, V
 from projectone.ports.clock import Clock
 
 __all__ = [
+    "DEFAULT_TOKEN_CACHE_SIZE",
     "MAX_TOKEN_LENGTH",
     "MIN_RSA_KEY_BITS",
     "JwtKeySettings",
@@ -72,6 +81,9 @@ MIN_RSA_KEY_BITS: Final = 2048
 _MIN_SECRET_BYTES: Final = 32
 #: Longest ``sub`` accepted: it ends up in audit records and logs.
 _MAX_SUBJECT_LENGTH: Final = 255
+#: Verified tokens remembered per verifier (a few MB at most: tokens are under 8 KiB and
+#: typically ~300 bytes).
+DEFAULT_TOKEN_CACHE_SIZE: Final = 4096
 
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -166,7 +178,8 @@ class JwtVerifier:
     Give ``secret`` (HS256, at least 32 bytes) or ``public_key`` (RS256, PEM text), not both;
     with neither, every token is refused. ``issuer`` and ``audience``, when given, are required
     in every token. ``leeway`` is the clock skew allowed on ``exp``, ``iat`` and ``nbf``; the
-    current time comes from ``clock``.
+    current time comes from ``clock``. ``cache_size`` verified tokens are remembered (see the
+    module's documentation; 0 for none).
     """
 
     def __init__(
@@ -178,6 +191,7 @@ class JwtVerifier:
         issuer: str | None = None,
         audience: str | None = None,
         leeway: dt.timedelta = dt.timedelta(seconds=30),
+        cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
     ) -> None:
         secret = secret or None
         public_key = public_key if public_key and public_key.strip() else None
@@ -200,6 +214,9 @@ class JwtVerifier:
         self._audience = audience or None
         self._leeway = leeway.total_seconds()
         self._jws = jwt.PyJWS(algorithms=[self._algorithm] if self._algorithm else [])
+        self._cache_size = max(0, cache_size)
+        # Token text -> (principal, exp, iat, nbf), oldest first: only tokens that verified.
+        self._verified: dict[str, tuple[Principal, float, float, float | None]] = {}
 
     @classmethod
     def from_settings(cls, settings: JwtKeySettings, *, clock: Clock) -> JwtVerifier:
@@ -222,6 +239,9 @@ class JwtVerifier:
         """The principal ``token`` proves; ``UnauthenticatedError`` otherwise."""
         if not isinstance(token, str) or not token:
             raise _refuse("no token was given")
+        hit = self._verified.get(token)
+        if hit is not None:
+            return self._recheck(token, *hit)
         if self._key is None or self._algorithm is None:
             raise _refuse("no verification key is configured, so no token is accepted")
         if len(token) > MAX_TOKEN_LENGTH:
@@ -244,19 +264,56 @@ class JwtVerifier:
             raise _refuse("not a valid signed JWT") from None
         # Signed by our key: the payload (the very bytes that were verified) can be read.
         claims = _json_object(payload_segment, "payload")
-        self._check_time(claims)
+        expires, issued, not_before = self._check_time(claims)
         self._check_issuer_and_audience(claims)
-        return self._principal(claims)
+        principal = self._principal(claims)
+        self._remember(token, (principal, expires, issued, not_before))
+        return principal
 
-    def _check_time(self, claims: Mapping[str, Any]) -> None:
+    def _recheck(
+        self,
+        token: str,
+        principal: Principal,
+        expires: float,
+        issued: float,
+        not_before: float | None,
+    ) -> Principal:
+        """A remembered token: everything but time was checked when it was verified."""
+        now = self._clock.now().timestamp()
+        try:
+            self._check_span(now, expires, issued)
+            self._check_start(now, not_before)
+        except UnauthenticatedError:
+            if expires <= now - self._leeway:
+                self._verified.pop(token, None)  # never again valid
+            raise
+        return principal
+
+    def _remember(self, token: str, entry: tuple[Principal, float, float, float | None]) -> None:
+        if self._cache_size == 0:
+            return
+        while len(self._verified) >= self._cache_size:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = entry
+
+    def _check_time(self, claims: Mapping[str, Any]) -> tuple[float, float, float | None]:
+        """Refuse a token outside its validity; its ``exp``, ``iat`` and ``nbf`` otherwise."""
         now = self._clock.now().timestamp()
         expires = _number(claims, "exp")
         issued = _number(claims, "iat")
+        self._check_span(now, expires, issued)
+        not_before = _number(claims, "nbf") if "nbf" in claims else None
+        self._check_start(now, not_before)
+        return expires, issued, not_before
+
+    def _check_span(self, now: float, expires: float, issued: float) -> None:
         if expires <= now - self._leeway:
             raise _refuse("the token has expired")
         if issued > now + self._leeway:
             raise _refuse("the token was issued in the future")
-        if "nbf" in claims and _number(claims, "nbf") > now + self._leeway:
+
+    def _check_start(self, now: float, not_before: float | None) -> None:
+        if not_before is not None and not_before > now + self._leeway:
             raise _refuse("the token is not valid yet")
 
     def _check_issuer_and_audience(self, claims: Mapping[str, Any]) -> None:

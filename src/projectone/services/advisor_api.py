@@ -39,6 +39,7 @@ from projectone.domain.language import Language
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from projectone.services.privacy import expire_queued
+from projectone.services.reading import reader_of
 
 __all__ = ["AdvisorApi", "AdvisorProfile", "WhatsAppIntegration", "sees_personal_data"]
 
@@ -126,10 +127,14 @@ class AdvisorApi:
     ids: IdGenerator
     #: The privacy policy version a WhatsApp opt-in through the API is given under.
     policy_version: str = DEFAULT_POLICY_VERSION
+    #: Units of work for the reads here: read-only ones when ``uow_factory`` offers them.
+    reader: UnitOfWorkFactory = attrs.field(
+        default=attrs.Factory(lambda self: reader_of(self.uow_factory), takes_self=True)
+    )
 
     async def _load(self, principal: Principal, advisor_id: uuid.UUID) -> Advisor:
         ensure_visible(principal, "advisor", advisor_id, advisor_id)
-        async with self.uow_factory() as uow:
+        async with self.reader() as uow:
             return await uow.advisors.get(advisor_id)
 
     async def _save(

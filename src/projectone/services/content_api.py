@@ -24,6 +24,7 @@ from projectone.domain.errors import ValidationError
 from projectone.ports.unit_of_work import UnitOfWorkFactory
 from projectone.services.compliance import ComplianceResult, ComplianceService, subject_for
 from projectone.services.paging import MAX_PAGE, Page, check_window
+from projectone.services.reading import reader_of
 from projectone.services.workflow import BulkItem, ReviewDecision, SubmitResult, WorkflowService
 
 __all__ = ["ContentApi"]
@@ -36,9 +37,13 @@ class ContentApi:
     uow_factory: UnitOfWorkFactory
     workflow: WorkflowService
     compliance: ComplianceService
+    #: Units of work for the reads here: read-only ones when ``uow_factory`` offers them.
+    reader: UnitOfWorkFactory = attrs.field(
+        default=attrs.Factory(lambda self: reader_of(self.uow_factory), takes_self=True)
+    )
 
     async def _visible(self, principal: Principal, pack_id: uuid.UUID) -> ContentPack:
-        async with self.uow_factory() as uow:
+        async with self.reader() as uow:
             pack = await uow.content.get(pack_id)
         ensure_visible(principal, "content_pack", pack_id, pack.advisor_id)
         return pack
@@ -49,7 +54,7 @@ class ContentApi:
         if wanted is None:
             raise ValidationError("advisor_id", None, "staff name the advisor a pack is for")
         ensure_visible(principal, "advisor", wanted, wanted)
-        async with self.uow_factory() as uow:
+        async with self.reader() as uow:
             return await uow.advisors.get(wanted)
 
     # -- reading ------------------------------------------------------------------------------
@@ -72,7 +77,7 @@ class ContentApi:
             if advisor_id is not None:
                 ensure_visible(principal, "advisor", advisor_id, advisor_id)
             advisor_id = principal.advisor_id
-        async with self.uow_factory() as uow:
+        async with self.reader() as uow:
             items, total = await uow.content.page(
                 advisor_id=advisor_id, status=status, limit=limit, offset=offset
             )

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from projectone.adapters.sqlalchemy.engine import READ_ONLY
 from projectone.adapters.sqlalchemy.errors import conflict_from_integrity_error
 from projectone.adapters.sqlalchemy.keyring import KeyRing, SubjectKeys
 from projectone.adapters.sqlalchemy.privacy_store import SqlConsentRepository, SqlSubjectRepository
@@ -49,6 +50,14 @@ class SqlAlchemyUnitOfWork:
     A ``ConflictError`` raised by a repository has already rolled the transaction back; until
     ``rollback`` is called to acknowledge that, ``commit`` raises ``InvalidTransitionError``,
     so code that catches the conflict and carries on cannot commit half a change.
+
+    ``read_only=True`` makes a unit of work for reading: only ``SELECT`` statements run (any
+    other raises ``InvalidTransitionError``, as ``commit`` does), each on its own, without a
+    transaction (SQLite: no ``BEGIN IMMEDIATE``, so no wait for the database's one write
+    lock, and reads do not queue behind each other and behind writers; PostgreSQL:
+    autocommit, no BEGIN and ROLLBACK round trips). Each statement sees what was committed
+    when it started: what PostgreSQL's default READ COMMITTED gives every statement of a
+    transaction anyway; on SQLite two statements (a page and its total) may see two commits.
     """
 
     # Typed as the ports: the UnitOfWork protocol's attributes are mutable, hence invariant.
@@ -64,9 +73,11 @@ class SqlAlchemyUnitOfWork:
     consents: ConsentRepository
     subjects: SubjectRepository
 
-    def __init__(self, engine: AsyncEngine, keys: KeyRing) -> None:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing, *, read_only: bool = False) -> None:
         self._engine = engine
         self._ring = keys
+        self._read_only = read_only
+        self._autocommit_reads = engine.dialect.name == "postgresql"
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -75,9 +86,18 @@ class SqlAlchemyUnitOfWork:
         conn = await self._engine.connect()
         try:
             # info belongs to the pooled DBAPI connection: clear what an earlier user left.
-            conn.info.pop(CONFLICT_MARK, None)
+            info = conn.info
+            info.pop(CONFLICT_MARK, None)
+            if self._read_only:
+                info[READ_ONLY] = True  # read by the hooks in engine.py
+                if self._autocommit_reads:
+                    # Reset by the pool when the connection is given back.
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                info.pop(READ_ONLY, None)
             await conn.begin()
         except BaseException:
+            conn.info.pop(READ_ONLY, None)
             await conn.close()
             raise
         self._conn = conn
@@ -104,12 +124,12 @@ class SqlAlchemyUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        try:
-            conn.info.pop(CONFLICT_MARK, None)
-            if conn.in_transaction():
-                await conn.rollback()
-        finally:
-            await conn.close()
+        info = conn.info
+        info.pop(CONFLICT_MARK, None)
+        info.pop(READ_ONLY, None)
+        # Closing rolls back an open transaction itself, and then the pool skips its own
+        # reset: one ROLLBACK round trip instead of two (rollback() here, then the pool's).
+        await conn.close()
 
     def _open(self, action: str) -> AsyncConnection:
         if self._conn is None:
@@ -118,6 +138,10 @@ class SqlAlchemyUnitOfWork:
 
     async def commit(self) -> None:
         conn = self._open("commit")
+        if self._read_only:
+            raise InvalidTransitionError(
+                "unit of work", "read-only", "commit", "open a unit of work that may write"
+            )
         if conn.info.get(CONFLICT_MARK):
             raise InvalidTransitionError(
                 "unit of work",
@@ -156,3 +180,8 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.keys)
+
+    def read_only(self) -> SqlAlchemyUnitOfWork:
+        """A unit of work for reading only (see :class:`SqlAlchemyUnitOfWork`); this bound
+        method is itself a ``UnitOfWorkFactory``."""
+        return SqlAlchemyUnitOfWork(self.engine, self.keys, read_only=True)

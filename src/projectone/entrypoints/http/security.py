@@ -27,6 +27,7 @@ from projectone.domain.advisor import AdvisorStatus, Tier
 from projectone.domain.errors import NotFoundError, PermissionDeniedError, UnauthenticatedError
 from projectone.entrypoints.http.endpoints import Endpoint, Handler, HttpError
 from projectone.ports.auth import RateDecision
+from projectone.services.reading import reader_of
 from projectone.settings import RateLimitSettings, parse_route_limits
 
 __all__ = [
@@ -96,8 +97,9 @@ class _Accounts:
         hit = self._cache.get(advisor_id)
         if hit is None or time.monotonic() - hit[0] >= _TIER_TTL:
             uow_factory = await resolve(container.uow_factory)
+            reader = reader_of(uow_factory)
             try:
-                async with uow_factory() as uow:
+                async with reader() as uow:
                     advisor = await uow.advisors.get(advisor_id)
             except NotFoundError:
                 # A token for an advisor account that does not exist proves nothing useful.
