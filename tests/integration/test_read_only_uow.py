@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, create_engine, upgrade
 from projectone.adapters.sqlalchemy import engine as engine_module
 from projectone.adapters.sqlalchemy.engine import READ_ONLY
-from projectone.domain import ContentPack, InvalidTransitionError, NotFoundError
+from projectone.domain import ContentPack, InvalidTransitionError, NotFoundError, UnavailableError
 from projectone.domain.timezone import IST
 from projectone.services.reading import reader_of
 from projectone.testing.fakes import InMemoryUnitOfWorkFactory
@@ -153,5 +153,34 @@ async def test_postgres_pings_a_connection_idle_in_the_pool_and_replaces_a_dead_
         async with engine.connect() as conn:
             second = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
         assert second != first
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_mid_unit_of_work_is_unavailable_and_the_next_one_works(
+    postgres_url: str,
+) -> None:
+    engine = create_engine(postgres_url)
+    factory = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
+    try:
+        await upgrade(engine)
+        async with factory() as uow:
+            conn = uow._open("read")  # the unit of work's own connection
+            pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+            other = create_engine(postgres_url)
+            try:
+                async with other.connect() as killer:
+                    await killer.execute(sa.text(f"SELECT pg_terminate_backend({int(pid)})"))
+            finally:
+                await other.dispose()
+            with pytest.raises(UnavailableError) as caught:
+                await uow.content.get(uuid.uuid4())
+        assert caught.value.outcome_unknown
+        assert "password" not in str(caught.value)
+        # The lost connection was thrown away with the pool: the next unit of work reads.
+        async with factory() as uow:
+            with pytest.raises(NotFoundError):
+                await uow.content.get(uuid.uuid4())
     finally:
         await engine.dispose()

@@ -167,7 +167,22 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     elif backend == "postgresql" and not options.get("pool_pre_ping"):
         _install_idle_ping(engine)
     _install_read_only_guard(engine)
+    _install_disconnect_translation(engine)
     return engine
+
+
+def _install_disconnect_translation(engine: AsyncEngine) -> None:
+    """A lost connection surfaces as ``UnavailableError`` (HTTP 503, CLI exit 69), not as a
+    driver error: the database went away, which callers handle like any unavailable service.
+    SQLAlchemy has invalidated the connection (and the pool) by the time this runs."""
+    target = safe_url(engine.url)
+    password = engine.url.password
+
+    @sa.event.listens_for(engine.sync_engine, "handle_error")
+    def _lost(context: sa.engine.ExceptionContext) -> None:
+        if context.is_disconnect:
+            reason = _one_line(context.sqlalchemy_exception or context.original_exception, password)
+            raise UnavailableError(target, reason) from context.original_exception
 
 
 def _install_read_only_guard(engine: AsyncEngine) -> None:

@@ -124,12 +124,19 @@ class SqlAlchemyUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        info = conn.info
-        info.pop(CONFLICT_MARK, None)
-        info.pop(READ_ONLY, None)
-        # Closing rolls back an open transaction itself, and then the pool skips its own
-        # reset: one ROLLBACK round trip instead of two (rollback() here, then the pool's).
-        await conn.close()
+        try:
+            if conn.invalidated:
+                # The connection was lost (and thrown away, with its info): SQLAlchemy still
+                # holds the transaction open, which closing alone refuses to end.
+                await conn.rollback()
+            else:
+                info = conn.info
+                info.pop(CONFLICT_MARK, None)
+                info.pop(READ_ONLY, None)
+        finally:
+            # Closing rolls back an open transaction itself, and then the pool skips its own
+            # reset: one ROLLBACK round trip instead of two (rollback() here, then the pool's).
+            await conn.close()
 
     def _open(self, action: str) -> AsyncConnection:
         if self._conn is None:
