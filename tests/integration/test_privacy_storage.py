@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -469,12 +468,6 @@ async def test_an_old_chain_prefix_is_purged_and_what_remains_verifies_from_the_
         assert first.sequence == 4
     finally:
         await shutdown(container)
-
-
-def test_advisor_status_enum_still_has_cancelled() -> None:
-    # The erasure CHECK constraint spells 'cancelled'; this keeps the two in step.
-    assert AdvisorStatus.CANCELLED.value == "cancelled"
-    assert os.environ.get("PROJECTONE_PRIVACY_MASTER_KEY")
 
 
 async def test_purge_erases_an_account_cancelled_more_than_six_months_ago(url: str) -> None:
