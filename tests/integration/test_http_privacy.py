@@ -14,6 +14,7 @@ import pytest
 from projectone.container import Container, build_container, resolve, shutdown
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import Actor
+from projectone.domain.consent import ConsentPurpose
 from projectone.entrypoints.http import create_app
 from projectone.settings import JwtSettings, Settings
 from projectone.testing.demo_data import demo_advisors
@@ -117,19 +118,32 @@ async def test_withdrawn_processing_consent_blocks_the_account_but_not_its_right
     api: Api,
 ) -> None:
     me = api.me.id
+    # The account is read (and cached) before the withdrawal: the same application must not
+    # go on trusting what it read.
+    status, _, _ = await api.call("GET", f"/v1/advisors/{me}", "own")
+    assert status == 200
     status, _, _ = await api.call("DELETE", f"/v1/advisors/{me}/consents/processing", "own")
     assert status == 200
-    # The account's state is cached for a minute per process: a new app sees it at once.
-    async with serve(create_app(api.container)) as url:
-        fresh = attrs.evolve(api, url=url)
-        status, doc, _ = await fresh.call("GET", f"/v1/advisors/{me}", "own")
-        assert (status, doc["error"]["code"]) == (403, "permission_denied")
-        assert "consent" in doc["error"]["message"]
-        for method, path in (("GET", "export"), ("GET", "consents")):
-            status, _, _ = await fresh.call(method, f"/v1/advisors/{me}/{path}", "own")
-            assert status == 200, path
-        status, doc, _ = await fresh.call("PUT", f"/v1/advisors/{me}/consents/processing", "own")
-        assert doc["changed"] is True
+    status, doc, _ = await api.call("GET", f"/v1/advisors/{me}", "own")
+    assert (status, doc["error"]["code"]) == (403, "permission_denied")
+    assert "consent" in doc["error"]["message"]
+    for method, path in (("GET", "export"), ("GET", "consents")):
+        status, _, _ = await api.call(method, f"/v1/advisors/{me}/{path}", "own")
+        assert status == 200, path
+    status, doc, _ = await api.call("PUT", f"/v1/advisors/{me}/consents/processing", "own")
+    assert doc["changed"] is True
+    status, _, _ = await api.call("GET", f"/v1/advisors/{me}", "own")
+    assert status == 200
+
+
+async def test_a_withdrawal_made_elsewhere_reaches_a_fresh_application_at_once(api: Api) -> None:
+    me = api.me.id
+    privacy = await resolve(api.container.privacy)
+    await privacy.withdraw_consent(
+        me, ConsentPurpose.PROCESSING, actor=Actor.system(), reason="letter"
+    )
+    # Another process (here: the service called directly) changed it; an application that has
+    # not cached the account sees it on its first request.
     async with serve(create_app(api.container)) as url:
         status, _, _ = await attrs.evolve(api, url=url).call("GET", f"/v1/advisors/{me}", "own")
-        assert status == 200
+        assert status == 403

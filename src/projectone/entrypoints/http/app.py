@@ -37,6 +37,7 @@ from projectone.entrypoints.http.realtime import WEBSOCKET_DESCRIPTION, add_real
 from projectone.entrypoints.http.request_log import REQUEST_ID_VAR
 from projectone.entrypoints.http.security import (
     RATE,
+    AccountCache,
     guarded,
     prepare_provided,
     principal_of,
@@ -267,7 +268,9 @@ def create_app(container: Container) -> web.Application:
         await shutdown(app[CONTAINER])
 
     app.cleanup_ctx.append(resources)
+    accounts = AccountCache()
     for endpoint in declared:
-        app.router.add_route(endpoint.method, endpoint.path, guarded(endpoint, CONTAINER))
+        handler = guarded(endpoint, CONTAINER, accounts)
+        app.router.add_route(endpoint.method, endpoint.path, handler)
     add_realtime_routes(app, CONTAINER)
     return app

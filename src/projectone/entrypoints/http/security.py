@@ -10,6 +10,7 @@ included, carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateL
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
@@ -33,6 +34,7 @@ from projectone.settings import RateLimitSettings, parse_route_limits
 __all__ = [
     "PRINCIPAL",
     "RATE",
+    "AccountCache",
     "guarded",
     "prepare_provided",
     "principal_of",
@@ -84,9 +86,12 @@ def rate_headers(decision: RateDecision) -> dict[str, str]:
     return headers
 
 
-class _Accounts:
-    """Advisor accounts' tier, status and consent to processing, cached briefly: a change
-    reaches the limits (and a suspension or a withdrawn consent the API) within a minute."""
+class AccountCache:
+    """Advisor accounts' tier, status and consent to processing, cached briefly, one cache per
+    application: a change made through this application is seen by its next request (a
+    successful write about an advisor forgets them), one made elsewhere (another process,
+    the CLI) reaches the limits, and a suspension or a withdrawn consent the API, within a
+    minute."""
 
     def __init__(self) -> None:
         self._cache: dict[uuid.UUID, tuple[float, Tier, AdvisorStatus, bool]] = {}
@@ -119,6 +124,9 @@ class _Accounts:
             )
         return hit[1]
 
+    def forget(self, advisor_id: uuid.UUID) -> None:
+        self._cache.pop(advisor_id, None)
+
 
 @functools.lru_cache(maxsize=16)
 def _route_limits(text: str) -> Mapping[str, int]:
@@ -137,11 +145,17 @@ def _limit(settings: RateLimitSettings, tier: Tier | None, rate_class: str) -> i
     return min(limit, routes.get(rate_class, limit))
 
 
-def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
-    """``endpoint.handler`` behind authentication and the rate limit (public ones as is)."""
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def guarded(
+    endpoint: Endpoint, key: web.AppKey[Container], accounts: AccountCache | None = None
+) -> Handler:
+    """``endpoint.handler`` behind authentication and the rate limit (public ones as is).
+    Give every endpoint of an application the same ``accounts``."""
     if endpoint.public:
         return endpoint.handler
-    accounts = _Accounts()
+    accounts = accounts or AccountCache()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         container = request.app[key]
@@ -177,7 +191,15 @@ def guarded(endpoint: Endpoint, key: web.AppKey[Container]) -> Handler:
                 details={"retry_after": max(1, math.ceil(decision.retry_after or 1))},
             )
         request[PRINCIPAL] = principal
-        return await endpoint.handler(request)
+        response = await endpoint.handler(request)
+        if request.method not in _READS and response.status < 400:
+            # It may have changed the account (a consent withdrawn, an opt-out): the next
+            # request about this advisor reads it again instead of trusting the cache.
+            for advisor_id in (principal.advisor_id, request.match_info.get("advisor_id")):
+                if advisor_id is not None:
+                    with contextlib.suppress(ValueError):
+                        accounts.forget(uuid.UUID(str(advisor_id)))
+        return response
 
     handler.__name__ = getattr(endpoint.handler, "__name__", "handler")
     return handler
