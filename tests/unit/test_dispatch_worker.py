@@ -19,6 +19,7 @@ from projectone.domain.retry import RetryPolicy
 from projectone.domain.send_policy import AWAITING_RECEIPT, OUTCOME_UNKNOWN
 from projectone.ports.messaging import OutboundText, SendReceipt
 from projectone.ports.sms import DltTemplate
+from projectone.services import dispatch
 from projectone.services.dispatch import DispatchWorker, SmsBackup, WorkerConfig
 from projectone.testing.fakes import (
     FakeSmsSender,
@@ -351,3 +352,20 @@ async def test_a_draining_worker_reports_a_database_failure() -> None:
     worker.uow_factory = FlakyUnitOfWork(world.uow)
     with pytest.raises(UnavailableError):
         await worker.run(drain=dt.timedelta(0))
+
+
+async def test_clearing_the_pack_cache_between_a_claim_and_its_sends_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every claim clears the cache (as one does every few seconds in a long morning) while
+    # the batch before it is still waiting for a sender: those are read again, not lost.
+    monkeypatch.setattr(dispatch, "_PACK_CACHE_SECONDS", -1.0)
+    world = await make_world(8)
+    stranded = attrs.evolve(world.deliveries[0], message_hash=None)  # the whole-pack path too
+    async with world.uow() as uow:
+        await uow.deliveries.update(stranded)
+        await uow.commit()
+    worker = attrs.evolve(world.worker(), config=WorkerConfig(batch_size=2, concurrency=1))
+    stats = await worker.run(drain=dt.timedelta(0))
+    assert (stats.sent, stats.awaiting_receipt, stats.failed) == (8, 0, 0)
+    assert {d.status for d in world.stored().values()} == {DeliveryStatus.SENT}

@@ -513,7 +513,10 @@ class DispatchWorker:
         its text in the delivery's language still hashing to the message hash. ``None``
         otherwise, and the whole pack decides why (pulled, re-approved, altered)."""
         key = (delivery.pack_id, delivery.language)
-        snapshot = self._snapshots[key]
+        snapshot = self._snapshots.get(key)
+        if snapshot is None:
+            # The cache was cleared by a later claim while this waited for a sender.
+            return None
         if not snapshot.sendable or snapshot.approved_hash != delivery.content_hash:
             return None
         if key not in self._texts:
@@ -535,8 +538,9 @@ class DispatchWorker:
                 return await self._send_whatsapp(delivery, text)
         pack = self._packs.get(delivery.pack_id)
         if pack is None:
-            # Not as planned (the rare case): read the whole pack, whose check below says
-            # what changed, exactly as for a delivery planned without a message hash.
+            # Not as planned (rare), or the cache was cleared by a later claim while this
+            # waited for a sender: read the whole pack, whose check below says what changed,
+            # exactly as for a delivery planned without a message hash.
             async with self.uow_factory() as uow:
                 pack = self._packs[delivery.pack_id] = await uow.content.get(delivery.pack_id)
         # What is sent must be byte-for-byte what was approved and planned.
