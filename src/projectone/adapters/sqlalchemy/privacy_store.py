@@ -135,6 +135,16 @@ class SqlSubjectRepository:
             ),
             advisors.name,
         )
+        if self._conn.dialect.name == "postgresql":
+            # Their deliveries are locked in id order first, as every other writer of
+            # deliveries (worker, status webhooks) takes them; the UPDATEs below alone would
+            # lock in scan order and could deadlock with a webhook updating two of them.
+            await self._conn.execute(
+                sa.select(deliveries.c.id)
+                .where(deliveries.c.advisor_id == advisor_id)
+                .order_by(deliveries.c.id)
+                .with_for_update()
+            )
         # What was still waiting to go is not sent to a person who is gone; what went stays
         # counted (reports) but no longer says to which number.
         expired = await _write(
