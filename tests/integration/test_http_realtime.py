@@ -26,6 +26,7 @@ from projectone.container import Container, build_container, resolve, shutdown
 from projectone.domain.access import Principal
 from projectone.domain.advisor import Advisor, AdvisorStatus
 from projectone.domain.audit import Actor, Role
+from projectone.domain.consent import ConsentPurpose
 from projectone.domain.content import ContentPack, ContentStatus
 from projectone.domain.delivery import Delivery
 from projectone.domain.errors import UnavailableError
@@ -460,6 +461,21 @@ def test_adding_the_route_again_changes_its_settings_instead() -> None:
     assert len(routes) == 1
     with pytest.raises(ValueError, match="must be > 0"):
         add_realtime_routes(app, CONTAINER, interval=0)
+
+
+async def test_an_open_subscription_ends_with_4403_once_consent_to_processing_is_withdrawn(
+    live: Live,
+) -> None:
+    add_realtime_routes(live.app, CONTAINER, interval=0.05, account_recheck=0.1)
+    ws = await live.connect(f"?token={live.token('advisor', live.me)}")
+    assert (await message(ws))["type"] == "ready"
+    privacy = await resolve(live.writer.privacy)
+    await privacy.withdraw_consent(
+        live.me.id, ConsentPurpose.PROCESSING, actor=Actor.system(), reason="by letter"
+    )
+    code, text = await closed_with(ws)
+    assert code == CLOSE_FORBIDDEN
+    assert "consent" in text
 
 
 async def test_a_suspended_advisor_account_is_closed_with_4403(live: Live) -> None:

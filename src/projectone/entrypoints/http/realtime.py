@@ -16,11 +16,15 @@ The conversation:
    ``content.status`` and ``delivery.status`` messages for what the principal may see (the
    :mod:`projectone.services.change_feed` decides, one poll loop per connection).
 3. The token is checked again at every poll: when it expires the server closes with 4401, and
-   the client reconnects with a fresh token and ``?after=``.
+   the client reconnects with a fresh token and ``?after=``. An advisor's account is read
+   again every ``account_recheck`` seconds (a minute by default, as the HTTP API caches it): a
+   suspension, a cancellation or a withdrawn consent to processing closes the socket with
+   4403.
 
 Close codes: 1000 the client closed, 1001 the server is shutting down, 1011 the change feed
 failed (a database error; logged, the server carries on), 4400 a bad query parameter, 4401
-not authenticated, 4403 the advisor account is suspended or cancelled, 4404 the advisor
+not authenticated, 4403 the advisor account is suspended or cancelled or its consent to
+processing withdrawn, 4404 the advisor
 named is not found (or not the caller's), 4429 too many
 connections of one principal to this process. The server pings every ``heartbeat`` seconds
 and drops a client that does not answer.
@@ -33,6 +37,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 import uuid
 import weakref
 from typing import Any, Final
@@ -55,6 +60,7 @@ from projectone.services.change_feed import (
 )
 
 __all__ = [
+    "ACCOUNT_RECHECK",
     "CLOSE_BAD_REQUEST",
     "CLOSE_FORBIDDEN",
     "CLOSE_INTERNAL_ERROR",
@@ -81,6 +87,8 @@ AUTH_TIMEOUT: Final = 5.0
 HEARTBEAT: Final = 30.0
 #: Open connections one principal may hold to one process (each one polls the database).
 MAX_CONNECTIONS: Final = 5
+#: Seconds between reads of a subscribed advisor's account (status, consent to processing).
+ACCOUNT_RECHECK: Final = 60.0
 #: A client only ever sends an ``auth`` message: a token is at most 8 KiB.
 _MAX_MESSAGE = 16 * 1024
 #: RFC 6455: a close frame's reason is at most 123 bytes.
@@ -175,6 +183,10 @@ WEBSOCKET_DESCRIPTION: Final[dict[str, Any]] = {
             "1011": "the change feed failed; reconnect with ?after=",
             str(CLOSE_BAD_REQUEST): "a query parameter is not valid",
             str(CLOSE_UNAUTHENTICATED): "missing, invalid or expired token",
+            str(CLOSE_FORBIDDEN): (
+                "the advisor account is suspended or cancelled, or withdrew consent to "
+                "processing (checked at the start and every account_recheck seconds)"
+            ),
             str(CLOSE_NOT_FOUND): "the advisor is not found (or not yours)",
             str(CLOSE_TOO_MANY): "too many connections of this principal",
         },
@@ -214,6 +226,7 @@ class Realtime:
         auth_timeout: float = AUTH_TIMEOUT,
         heartbeat: float = HEARTBEAT,
         max_connections: int = MAX_CONNECTIONS,
+        account_recheck: float = ACCOUNT_RECHECK,
     ) -> None:
         self.key = key
         self.configure(
@@ -221,6 +234,7 @@ class Realtime:
             auth_timeout=auth_timeout,
             heartbeat=heartbeat,
             max_connections=max_connections,
+            account_recheck=account_recheck,
         )
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.connections: dict[str, int] = {}
@@ -232,10 +246,20 @@ class Realtime:
         auth_timeout: float = AUTH_TIMEOUT,
         heartbeat: float = HEARTBEAT,
         max_connections: int = MAX_CONNECTIONS,
+        account_recheck: float = ACCOUNT_RECHECK,
     ) -> None:
         """Set how connections opened from now on behave."""
-        if interval <= 0 or auth_timeout <= 0 or heartbeat <= 0 or max_connections < 1:
-            raise ValueError("interval, auth_timeout, heartbeat and max_connections must be > 0")
+        if (
+            interval <= 0
+            or auth_timeout <= 0
+            or heartbeat <= 0
+            or max_connections < 1
+            or account_recheck <= 0
+        ):
+            raise ValueError(
+                "interval, auth_timeout, heartbeat, max_connections and account_recheck must be > 0"
+            )
+        self.account_recheck = account_recheck
         self.interval = interval
         self.auth_timeout = auth_timeout
         self.heartbeat = heartbeat
@@ -287,14 +311,7 @@ class Realtime:
             clock=container.clock(),
             cache=self.cache,
         )
-        try:
-            scope = await feed.scope(principal, advisor_id)
-        except UnauthenticatedError as exc:
-            raise _Refused(CLOSE_UNAUTHENTICATED, exc.reason) from None
-        except NotFoundError:
-            raise _Refused(CLOSE_NOT_FOUND, f"advisor {advisor_id} not found") from None
-        except PermissionDeniedError as exc:
-            raise _Refused(CLOSE_FORBIDDEN, exc.reason) from None
+        scope = await _scope(feed, principal, advisor_id)
         who = principal.actor.id
         if self.connections.get(who, 0) >= self.max_connections:
             raise _Refused(CLOSE_TOO_MANY, f"at most {self.max_connections} connections")
@@ -356,12 +373,20 @@ class Realtime:
         token: str,
     ) -> None:
         """The poll loop of one connection: ends with it, closes it on an expired token
-        (4401) or a failed poll (1011, logged)."""
+        (4401), an advisor account closed or without consent to processing (4403), or a failed
+        poll (1011, logged)."""
+        checked = time.monotonic()
         try:
             async for polled in feed.follow(scope, cursor, interval=self.interval):
                 if ws.closed:
                     return
                 _verify(verifier, token)
+                if (
+                    scope.principal.is_advisor
+                    and time.monotonic() - checked >= self.account_recheck
+                ):
+                    await _scope(feed, scope.principal, scope.advisor_id)
+                    checked = time.monotonic()
                 for change in polled.changes:
                     await ws.send_json(change.message())
         except _Refused as exc:
@@ -374,6 +399,18 @@ class Realtime:
             )
             with contextlib.suppress(Exception):
                 await _close(ws, CLOSE_INTERNAL_ERROR, "change feed unavailable; reconnect")
+
+
+async def _scope(feed: ChangeFeed, principal: Principal, advisor_id: uuid.UUID | None) -> Scope:
+    """``feed.scope``, its refusals as close codes."""
+    try:
+        return await feed.scope(principal, advisor_id)
+    except UnauthenticatedError as exc:
+        raise _Refused(CLOSE_UNAUTHENTICATED, exc.reason) from None
+    except NotFoundError:
+        raise _Refused(CLOSE_NOT_FOUND, f"advisor {advisor_id} not found") from None
+    except PermissionDeniedError as exc:
+        raise _Refused(CLOSE_FORBIDDEN, exc.reason) from None
 
 
 def _verify(verifier: TokenVerifier, token: str) -> Principal:
@@ -414,6 +451,7 @@ def add_realtime_routes(
     auth_timeout: float = AUTH_TIMEOUT,
     heartbeat: float = HEARTBEAT,
     max_connections: int = MAX_CONNECTIONS,
+    account_recheck: float = ACCOUNT_RECHECK,
 ) -> Realtime:
     """Add ``GET /v1/ws`` to ``app`` (its container under ``key``), polling every
     ``interval`` seconds per connection; open sockets are closed when ``app`` shuts down.
@@ -425,6 +463,7 @@ def add_realtime_routes(
         "auth_timeout": auth_timeout,
         "heartbeat": heartbeat,
         "max_connections": max_connections,
+        "account_recheck": account_recheck,
     }
     existing = app.get(REALTIME)
     if existing is not None:
