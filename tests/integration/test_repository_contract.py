@@ -941,6 +941,21 @@ async def test_get_many_and_update_many_name_a_missing_id(uow_factory: UowFactor
         assert caught.value.key == ghost.id
 
 
+@pytest.mark.parametrize("lock", [False, True])
+async def test_get_many_may_leave_out_missing_ids_keeping_the_order_asked(
+    uow_factory: UowFactory, lock: bool
+) -> None:
+    advisor, pack = await _advisor_with_pack(uow_factory)
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    first, second, third = (make_delivery(advisor, pack, date=d) for d in days)
+    await add_committed(uow_factory, first, second, third)
+    asked = [third.id, uuid.uuid4(), first.id, second.id]
+    async with uow_factory() as uow:
+        got = await uow.deliveries.get_many(asked, lock=lock, missing_ok=True)
+    assert list(got) == [third.id, first.id, second.id]
+    assert got[first.id] == first
+
+
 async def test_deliveries_are_found_by_the_provider_message_id(uow_factory: UowFactory) -> None:
     a, pa = await _advisor_with_pack(uow_factory, 1)
     b, pb = await _advisor_with_pack(uow_factory, 2)

@@ -152,10 +152,11 @@ class DeliveryRepository(Protocol):
         ...
 
     async def get_many(
-        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False, missing_ok: bool = False
     ) -> Mapping[uuid.UUID, Delivery]:
-        """The deliveries by id; ``NotFoundError`` naming the first id that does not exist.
-        ``lock`` as in :meth:`get`."""
+        """The deliveries by id; ``NotFoundError`` naming the first id that does not exist,
+        unless ``missing_ok`` (then those are left out). ``lock`` as in :meth:`get`, the rows
+        taken in id order."""
         ...
 
     async def update(self, delivery: Delivery) -> None:

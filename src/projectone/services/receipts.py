@@ -11,12 +11,11 @@ refused before anything is read or written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
 from projectone.domain.delivery import Delivery, DeliveryStatus
-from projectone.domain.errors import NotFoundError
 from projectone.domain.inbound import InboundMessage
 from projectone.ports.clock import Clock, IdGenerator
 from projectone.ports.receipts import ReceivedMessage, StatusReceipt, WebhookReader
@@ -58,11 +57,21 @@ class ReceiptService:
             current = dict(
                 await uow.deliveries.by_message_ids((r.message_id for r in receipts), lock=True)
             )
+            # The rest by the delivery id they carry, locked together and in id order too:
+            # one by one, in the order of the receipts, they could deadlock with a worker
+            # recording a batch that holds some of them.
+            named = await uow.deliveries.get_many(
+                {
+                    delivery_id
+                    for r in receipts
+                    if r.message_id not in current and (delivery_id := _callback_id(r)) is not None
+                },
+                lock=True,
+                missing_ok=True,
+            )
             changed: dict[uuid.UUID, Delivery] = {}
             for receipt in receipts:
-                delivery = current.get(receipt.message_id) or await self._by_callback(
-                    uow, receipt, changed
-                )
+                delivery = current.get(receipt.message_id) or _by_callback(receipt, named, changed)
                 if delivery is None:
                     unknown += 1
                     continue
@@ -116,23 +125,25 @@ class ReceiptService:
             for m in messages
         )
 
-    @staticmethod
-    async def _by_callback(
-        uow: UnitOfWork, receipt: StatusReceipt, changed: dict[uuid.UUID, Delivery]
-    ) -> Delivery | None:
-        """The delivery named by the receipt's callback data (the caller tells a receipt for
-        another send of it from one for the send on record)."""
-        try:
-            delivery_id = uuid.UUID(receipt.callback_data or "")
-        except ValueError:
-            return None
-        delivery = changed.get(delivery_id)
-        if delivery is None:
-            try:
-                delivery = await uow.deliveries.get(delivery_id, lock=True)
-            except NotFoundError:
-                return None
-        return delivery
+
+def _callback_id(receipt: StatusReceipt) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(receipt.callback_data or "")
+    except ValueError:
+        return None
+
+
+def _by_callback(
+    receipt: StatusReceipt,
+    named: Mapping[uuid.UUID, Delivery],
+    changed: Mapping[uuid.UUID, Delivery],
+) -> Delivery | None:
+    """The delivery named by the receipt's callback data, as changed so far (the caller
+    tells a receipt for another send of it from one for the send on record)."""
+    delivery_id = _callback_id(receipt)
+    if delivery_id is None:
+        return None
+    return changed.get(delivery_id) or named.get(delivery_id)
 
 
 def _apply(delivery: Delivery, receipt: StatusReceipt) -> Delivery:

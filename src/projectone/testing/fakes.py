@@ -934,9 +934,12 @@ class InMemoryDeliveryRepository:
             raise NotFoundError("delivery", delivery_id) from None
 
     async def get_many(
-        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False, missing_ok: bool = False
     ) -> Mapping[uuid.UUID, Delivery]:
-        return _pick(self._tx.all_deliveries(), delivery_ids, "delivery")
+        stored = self._tx.all_deliveries()
+        if missing_ok:
+            return {i: stored[i] for i in dict.fromkeys(delivery_ids) if i in stored}
+        return _pick(stored, delivery_ids, "delivery")
 
     async def update(self, delivery: Delivery) -> None:
         self._require_keys([delivery])

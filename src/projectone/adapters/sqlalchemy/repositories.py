@@ -492,18 +492,20 @@ class SqlDeliveryRepository:
         return query.with_for_update(skip_locked=skip)
 
     async def get_many(
-        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False
+        self, delivery_ids: Iterable[uuid.UUID], *, lock: bool = False, missing_ok: bool = False
     ) -> Mapping[uuid.UUID, Delivery]:
         wanted = list(dict.fromkeys(delivery_ids))
         found: dict[uuid.UUID, Delivery] = {}
-        for chunk in _chunks(wanted):
+        # Every locking reader takes rows in id order (across chunks too), so two of them (a
+        # worker and a webhook) cannot each hold a row the other waits for.
+        for chunk in _chunks(sorted(wanted) if lock else wanted):
             query = deliveries.select().where(_id_in(self._conn, deliveries.c.id, chunk))
             if lock:
-                # Every locking reader takes rows in id order, so two of them (a worker and a
-                # webhook) cannot each hold a row the other waits for.
                 query = self._locked(query.order_by(deliveries.c.id))
             result = await self._conn.execute(query)
             found.update((d.id, d) for d in await self._load(result.mappings()))
+        if missing_ok:
+            return {key: found[key] for key in wanted if key in found}
         for key in wanted:
             if key not in found:
                 raise NotFoundError("delivery", key)
