@@ -27,6 +27,7 @@ from projectone.domain.language import Language
 
 __all__ = [
     "MAX_TOPIC_CHARS",
+    "PLANNED_SENDABLE",
     "ContentPack",
     "ContentStatus",
     "ContentType",
@@ -193,6 +194,13 @@ def message_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: Statuses in which a pack's planned deliveries may go out: approved or scheduled, or already
+#: delivered by another delivery of the same pack (its SMS backup, say). Pulled, archived or
+#: reopened packs go nowhere.
+PLANNED_SENDABLE = frozenset(
+    {ContentStatus.APPROVED, ContentStatus.SCHEDULED, ContentStatus.DELIVERED}
+)
+
 _VERDICTS = frozenset({"pass", "review", "block"})
 
 
@@ -304,10 +312,7 @@ class VariantSnapshot:
 
     @property
     def sendable(self) -> bool:
-        """Whether the pack may still go out: approved or scheduled, or already delivered by
-        another delivery of the same pack."""
-        return self.status in (
-            ContentStatus.APPROVED,
-            ContentStatus.SCHEDULED,
-            ContentStatus.DELIVERED,
-        )
+        """Whether a planned delivery of the pack may still go out (unlike
+        ``ContentPack.sendable``, which decides planning, a delivered pack may: another
+        delivery of it went first)."""
+        return self.status in PLANNED_SENDABLE

@@ -45,7 +45,13 @@ import attrs
 from projectone.domain import approval
 from projectone.domain._validate import nonblank, whole_number
 from projectone.domain.audit import Actor
-from projectone.domain.content import ContentPack, ContentStatus, VariantSnapshot, message_hash
+from projectone.domain.content import (
+    PLANNED_SENDABLE,
+    ContentPack,
+    ContentStatus,
+    VariantSnapshot,
+    message_hash,
+)
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus
 from projectone.domain.errors import ProviderError, UnavailableError, ValidationError
 from projectone.domain.failure import Classification, classify
@@ -112,9 +118,6 @@ ERROR_CODES = (
 # MSG91-style gateway codes meaning "not now" (rate limit, server trouble): worth a retry.
 _SMS_RETRYABLE = frozenset({"340", "500", "503"})
 _DELIVERABLE = frozenset({ContentStatus.SCHEDULED, ContentStatus.APPROVED})
-# A pack a delivery may carry: approved, or already delivered by another of its deliveries
-# (the same pack's SMS backup, say). Pulled, archived or reopened packs go nowhere.
-_SENDABLE = _DELIVERABLE | {ContentStatus.DELIVERED}
 # Packs are cached between claims for this long: a pack pulled or withdrawn meanwhile is
 # noticed within it (and re-checked per delivery by hash in any case).
 _PACK_CACHE_SECONDS = 10.0
@@ -547,7 +550,7 @@ class DispatchWorker:
         problem = self._integrity(pack)
         if problem is not None:
             return self._outcome(delivery, _Kind.INTEGRITY, code=CONTENT_INTEGRITY, message=problem)
-        if self._hashes[pack.id] != delivery.content_hash or pack.status not in _SENDABLE:
+        if self._hashes[pack.id] != delivery.content_hash or pack.status not in PLANNED_SENDABLE:
             return self._outcome(
                 delivery,
                 _Kind.INTEGRITY,
