@@ -73,6 +73,16 @@ _IN_CHUNK = 500
 _SENDABLE = (ContentStatus.APPROVED.value, ContentStatus.SCHEDULED.value)
 
 
+def _in_status(status: DeliveryStatus) -> sa.ColumnElement[bool]:
+    """``deliveries.status = <status>`` with the status written into the SQL text.
+
+    Not a bound parameter: psycopg prepares a statement run often, and PostgreSQL may then plan
+    it once for any parameter value. Such a generic plan cannot use the queue's partial index
+    (``WHERE status = 'sending'``, migration 0007) and misjudges how many rows a status holds.
+    """
+    return deliveries.c.status == sa.literal(status.value, literal_execute=True)
+
+
 def _chunks(ids: Iterable[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), _IN_CHUNK):
@@ -568,7 +578,7 @@ class SqlDeliveryRepository:
         query = (
             deliveries.select()
             .where(
-                deliveries.c.status == DeliveryStatus.QUEUED.value,
+                _in_status(DeliveryStatus.QUEUED),
                 # UTC on both sides: on SQLite this is a comparison of stored text.
                 deliveries.c.next_attempt_at <= mapping.to_db_time(now),
             )
@@ -594,7 +604,7 @@ class SqlDeliveryRepository:
         picked = (
             sa.select(c.id)
             .where(
-                c.status == DeliveryStatus.QUEUED.value,
+                _in_status(DeliveryStatus.QUEUED),
                 c.next_attempt_at <= mapping.to_db_time(now),
             )
             .order_by(c.next_attempt_at, c.id)
@@ -622,7 +632,7 @@ class SqlDeliveryRepository:
         query = (
             deliveries.select()
             .where(
-                deliveries.c.status == DeliveryStatus.SENDING.value,
+                _in_status(DeliveryStatus.SENDING),
                 sa.or_(
                     deliveries.c.lease_expires_at.is_(None),
                     deliveries.c.lease_expires_at <= mapping.to_db_time(now),
@@ -657,11 +667,11 @@ class SqlDeliveryRepository:
         query = sa.select(sa.func.count()).where(
             sa.or_(
                 sa.and_(
-                    c.status == DeliveryStatus.SENDING.value,
+                    _in_status(DeliveryStatus.SENDING),
                     sa.or_(c.lease_expires_at.is_(None), c.lease_expires_at <= at),
                 ),
                 sa.and_(
-                    c.status == DeliveryStatus.QUEUED.value,
+                    _in_status(DeliveryStatus.QUEUED),
                     c.next_attempt_at <= at,
                 ),
             )

@@ -324,10 +324,19 @@ deliveries = sa.Table(
         "message_hash IS NULL OR length(message_hash) = 64", name="message_hash_length"
     ),
     sa.CheckConstraint("lease_owner IS NULL OR status = 'sending'", name="lease_while_sending"),
-    # DeliveryRepository.due: queued deliveries by the time they are next due.
-    sa.Index(None, "status", "next_attempt_at"),
-    # DeliveryRepository.expired_leases: sending deliveries whose worker is gone.
-    sa.Index(None, "status", "lease_expires_at"),
+    # DeliveryRepository.due/claim_due: queued deliveries in the order they are claimed (the
+    # id breaks ties), so a claim reads its batch off the index instead of sorting the queue.
+    sa.Index(None, "status", "next_attempt_at", "id"),
+    # DeliveryRepository.expired_leases: sending deliveries whose worker is gone. Partial, so
+    # that it cannot compete with the index above for a claim, and stays as small as the
+    # deliveries in flight; queries name the status in their text (repositories._in_status).
+    sa.Index(
+        "ix_deliveries_sending_lease_expires_at",
+        "lease_expires_at",
+        "id",
+        postgresql_where=sa.text("status = 'sending'"),
+        sqlite_where=sa.text("status = 'sending'"),
+    ),
     sa.Index(None, "backup_of"),
     # Reports and keys_for_date/for_date read one morning at a time.
     sa.Index(None, "date"),
