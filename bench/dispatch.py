@@ -35,6 +35,7 @@ from projectone.adapters.whatsapp_cloud import WhatsAppCloudSender
 from projectone.domain.audit import Actor
 from projectone.domain.delivery import Delivery, DeliveryStatus
 from projectone.domain.timezone import local_to_utc
+from projectone.entrypoints.gc_tuning import tune_for_service
 from projectone.ports.messaging import WhatsAppSender
 from projectone.services import CatalogService, MorningService
 from projectone.services.dispatch import DispatchWorker, WorkerConfig
@@ -261,6 +262,8 @@ async def main() -> None:
         connector = aiohttp.TCPConnector(limit=args.concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             payloads = await seed(url, args.messages)
+            # As ``projectone worker`` does once it is set up; the baseline runs with it too.
+            tune_for_service()
             await baseline(sim, session, payloads[:200], args.concurrency)  # warm up
             raw, raw_cpu = await baseline(sim, session, payloads, args.concurrency)
             sender = WhatsAppCloudSender(

@@ -53,6 +53,7 @@ from projectone.adapters.sqlalchemy import create_engine, upgrade
 from projectone.container import build_container, resolve, shutdown
 from projectone.domain.access import Principal
 from projectone.domain.audit import Role
+from projectone.entrypoints.gc_tuning import tune_for_service
 from projectone.entrypoints.http import create_app
 from projectone.entrypoints.http.content import pack_doc
 from projectone.settings import JwtSettings, RateLimitSettings, Settings
@@ -81,6 +82,8 @@ def api_settings(database_url: str) -> Settings:
 async def _serve_until_told(app: web.Application, conn: Connection) -> None:
     runner = web.AppRunner(app)
     await runner.setup()
+    # As ``projectone serve`` does once its application is set up: both servers alike.
+    tune_for_service()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -71,6 +71,7 @@ from projectone.entrypoints.cli_worker import add_commands as add_worker_command
 from projectone.entrypoints.cli_worker import run_dispatch, run_worker
 from projectone.entrypoints.cli_workflow import add_commands as add_workflow_commands
 from projectone.entrypoints.cli_workflow import run_audit, run_content
+from projectone.entrypoints.gc_tuning import tune_for_service
 from projectone.entrypoints.http import create_app
 from projectone.entrypoints.http.request_log import ACCESS_LOG_FORMAT, LOG_FORMAT, RequestIdFilter
 from projectone.entrypoints.log_masking import PiiMaskingFilter
@@ -519,6 +520,7 @@ async def _serve(args: argparse.Namespace, err: Console) -> int:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     runner = web.AppRunner(create_app(container), access_log_format=ACCESS_LOG_FORMAT)
     await runner.setup()
+    tune_for_service()
     try:
         site = web.TCPSite(runner, args.host, args.port)
         try:

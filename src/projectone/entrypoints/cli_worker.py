@@ -19,6 +19,7 @@ from rich.console import Console
 from projectone.container import Container, make_worker_config
 from projectone.domain.delivery import SLA_WINDOW
 from projectone.entrypoints._common import count, db_option, emit, settings_of, with_container
+from projectone.entrypoints.gc_tuning import tune_for_service
 from projectone.entrypoints.log_masking import configure_masked_logging
 from projectone.services.dispatch import DispatchWorker, WorkerStats
 
@@ -113,6 +114,7 @@ async def run_worker(args: argparse.Namespace, out: Console, err: Console) -> in
 
     async def work(container: Container) -> int:
         worker = await _worker(container, args)
+        tune_for_service()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
