@@ -11,7 +11,7 @@ By default a throwaway PostgreSQL database is created on 127.0.0.1 (as the tests
 dropped afterwards; ``--db`` points at another one (``sqlite:///…`` works too).
 
 Run: ``.venv/bin/python bench/dispatch.py [--messages N] [--concurrency C] [--db URL]
-[--breakdown]``
+[--breakdown] [--default-gc]``
 """
 
 from __future__ import annotations
@@ -247,6 +247,12 @@ async def main() -> None:
         action="store_true",
         help="also run the worker with an in-memory sender: its own cost without HTTP",
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's default collector settings (the library's, for embedders) instead "
+        "of the worker command's (entrypoints/gc_tuning.py)",
+    )
     args = parser.parse_args()
     name = None
     url = args.db
@@ -263,7 +269,8 @@ async def main() -> None:
         async with aiohttp.ClientSession(connector=connector) as session:
             payloads = await seed(url, args.messages)
             # As ``projectone worker`` does once it is set up; the baseline runs with it too.
-            tune_for_service()
+            if not args.default_gc:
+                tune_for_service()
             await baseline(sim, session, payloads[:200], args.concurrency)  # warm up
             raw, raw_cpu = await baseline(sim, session, payloads, args.concurrency)
             sender = WhatsAppCloudSender(

@@ -18,6 +18,11 @@ each of ``--connections``; the servers are measured alternately, at the same con
 in the same run. Every answer must be a 200: any other status or a socket error fails the
 run instead of flattering it.
 
+With the aiohttp client, the API is then loaded once more at the highest concurrency with
+requests it refuses (404, a malformed id) after authenticating and rate-limiting them but
+before any database read: the cost of everything but the read (bench/read_floor.py measures
+the read itself, layer by layer).
+
 Goal (issue 7): the API reaches >= 0.4 of the baseline's requests per second, with a p95
 latency under 50 ms at 200 connections.
 
@@ -280,9 +285,11 @@ async def run_aiohttp(
     connections: int,
     duration: float,
     requests: int | None,
+    *,
+    expect: int = 200,
 ) -> Load:
     """``connections`` concurrent request loops over one connection pool, for ``duration``
-    seconds or ``requests`` requests in all."""
+    seconds or ``requests`` requests in all; an answer other than ``expect`` is an error."""
     latencies: list[float] = []
     errors = 0
     issued = 0
@@ -301,7 +308,7 @@ async def run_aiohttp(
                 try:
                     async with session.get(target, headers=headers) as response:
                         await response.read()
-                        ok = response.status == 200
+                        ok = response.status == expect
                 except (aiohttp.ClientError, TimeoutError):
                     ok = False
                 latencies.append(time.perf_counter() - start)
@@ -389,6 +396,7 @@ async def main() -> None:
             targets, docs = await seed(url, args.advisors)
             script = wrk_script(targets, Path(tmp)) if use_wrk else None
             results: dict[int, dict[str, Load]] = {}
+            no_read: Load | None = None
             with Server(serve_api, url) as api, Server(serve_bare, docs) as bare:
                 await same_answers(api.url, bare.url, targets)
                 for server in (bare, api):  # warm up: connections, caches, pools
@@ -407,6 +415,17 @@ async def main() -> None:
                                 "failed (non-200, socket error or timeout): no valid figure"
                             )
                         results[connections][label] = load
+                if script is None:
+                    # The same authenticated, rate-limited request, refused (404) before any
+                    # database read: what the stack costs without the read.
+                    unread = [attrs.evolve(t, path="/v1/content/not-an-id") for t in targets]
+                    before = api.cpu_seconds()
+                    no_read = await run_aiohttp(
+                        api.url, unread, levels[-1], args.duration, args.requests, expect=404
+                    )
+                    after = api.cpu_seconds()
+                    if before is not None and after is not None:
+                        no_read = attrs.evolve(no_read, server_cpu=after - before)
         finally:
             if name is not None:
                 await drop_postgres(name)
@@ -421,6 +440,9 @@ async def main() -> None:
         print(f"{connections} connections: ratio api/baseline {ratio:.2f}")
         print(_row("baseline", loads["baseline"]))
         print(_row("api", loads["api"]))
+    if no_read is not None:
+        print(f"{levels[-1]} connections, no database read (malformed id, 404):")
+        print(_row("api", no_read))
     top = max(results)
     ratio = results[top]["api"].per_second / results[top]["baseline"].per_second
     p95 = results[top]["api"].p95_ms
