@@ -214,6 +214,43 @@ async def test_a_pack_pulled_after_planning_is_not_sent() -> None:
     assert world.whatsapp.sent == []
 
 
+class _TamperingAfterTheFirstSend(FakeWhatsAppSender):
+    """Sends as the fake does; once the first message is out, its pack's text is altered in
+    the store behind the workflow (the approval record untouched)."""
+
+    def __init__(self, world_ref: list[World]) -> None:
+        super().__init__()
+        self._world = world_ref
+
+    async def send_text(self, message: OutboundText) -> SendReceipt:
+        receipt = await super().send_text(message)
+        if len(self.sent) == 1:
+            world = self._world[0]
+            (delivery,) = [d for d in world.deliveries if str(d.id) == message.callback_data]
+            pack = world.uow.store.packs[delivery.pack_id]
+            world.uow.store.packs[pack.id] = attrs.evolve(pack, variants=_edited(world, delivery))
+        return receipt
+
+
+async def test_a_pack_altered_after_its_message_went_out_is_reported_and_holds_back_no_other() -> (
+    None
+):
+    world_ref: list[World] = []
+    sender = _TamperingAfterTheFirstSend(world_ref)
+    world = await make_world(3, whatsapp=sender)
+    world_ref.append(world)
+    await world.worker().run(drain=dt.timedelta(0))
+    assert {d.status for d in world.stored().values()} == {DeliveryStatus.SENT}
+    (first,) = [d for d in world.deliveries if str(d.id) == sender.sent[0].callback_data]
+    statuses = {d.pack_id: world.uow.store.packs[d.pack_id].status for d in world.deliveries}
+    # What went out was the approved text; the stored pack no longer is, so it is not marked
+    # delivered, and an incident says so. The other packs are marked delivered all the same.
+    assert statuses.pop(first.pack_id) is ContentStatus.APPROVED
+    assert set(statuses.values()) == {ContentStatus.DELIVERED}
+    (incident,) = world.uow.store.incidents.values()
+    assert incident.pack_id == first.pack_id
+
+
 @pytest.mark.parametrize("planned_hash", [None, "f" * 64], ids=["absent", "stale"])
 async def test_without_a_matching_message_hash_the_whole_pack_decides_and_it_is_sent(
     planned_hash: str | None,

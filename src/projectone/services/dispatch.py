@@ -53,7 +53,12 @@ from projectone.domain.content import (
     message_hash,
 )
 from projectone.domain.delivery import Channel, Delivery, DeliveryStatus
-from projectone.domain.errors import ProviderError, UnavailableError, ValidationError
+from projectone.domain.errors import (
+    InvalidTransitionError,
+    ProviderError,
+    UnavailableError,
+    ValidationError,
+)
 from projectone.domain.failure import Classification, classify
 from projectone.domain.incident import IncidentSeverity, IncidentType, open_incident
 from projectone.domain.language import Language
@@ -834,13 +839,31 @@ class DispatchWorker:
         try:
             async with self.uow_factory() as uow:
                 packs = await uow.content.get_many(pack_ids)
-                changes = [
-                    approval.mark_delivered(pack, Actor.system(), now, self.ids.new_id())
-                    for pack in packs.values()
-                    if pack.advisor_id is not None and pack.status in _DELIVERABLE
-                ]
+                changes = []
+                altered: list[tuple[uuid.UUID, uuid.UUID | None, str]] = []
+                for pack in packs.values():
+                    if pack.advisor_id is None or pack.status not in _DELIVERABLE:
+                        continue
+                    try:
+                        changes.append(
+                            approval.mark_delivered(pack, Actor.system(), now, self.ids.new_id())
+                        )
+                    except InvalidTransitionError as exc:
+                        # Altered at rest after its message went out (what went out was
+                        # checked against the approved hash). Reported, and left out: retrying
+                        # it would hold back every other pack's bookkeeping for good.
+                        altered.append((pack.id, pack.advisor_id, str(exc)))
                 await uow.content.update_statuses(c.pack for c in changes)
                 await uow.audit.append([c.event for c in changes])
+                for pack_id, advisor_id, why in altered:
+                    await self._open_integrity_incident(
+                        uow,
+                        pack_id,
+                        advisor_id,
+                        title=f"Content pack {pack_id} changed after it was sent",
+                        description=f"found when marking it delivered: {why}",
+                        at=now,
+                    )
                 await uow.commit()
         except Exception:  # the next flush tries again
             self._delivered |= pack_ids
@@ -854,23 +877,44 @@ class DispatchWorker:
         for delivery, outcome in failures:
             by_pack.setdefault(delivery.pack_id, (delivery, outcome))
         for pack_id, (delivery, outcome) in by_pack.items():
-            already = await uow.incidents.list(pack_id=pack_id)
-            if any(i.type is IncidentType.DELIVERY_INTEGRITY for i in already):
-                continue
-            change = open_incident(
-                incident_id=self.ids.new_id(),
-                type=IncidentType.DELIVERY_INTEGRITY,
-                severity=IncidentSeverity.CRITICAL,
+            await self._open_integrity_incident(
+                uow,
+                pack_id,
+                delivery.advisor_id,
                 title=f"Content pack {pack_id} changed after approval; sending refused",
                 description=outcome.message,
-                actor=Actor.system(),
-                now=outcome.at,
-                event_id=self.ids.new_id(),
-                pack_id=pack_id,
-                advisor_id=delivery.advisor_id,
+                at=outcome.at,
             )
-            await uow.incidents.add(change.incident)
-            await uow.audit.append([change.event])
+
+    async def _open_integrity_incident(
+        self,
+        uow: UnitOfWork,
+        pack_id: uuid.UUID,
+        advisor_id: uuid.UUID | None,
+        *,
+        title: str,
+        description: str,
+        at: dt.datetime,
+    ) -> None:
+        """A critical delivery-integrity incident about ``pack_id``, with its audit event,
+        unless one is already recorded for that pack."""
+        already = await uow.incidents.list(pack_id=pack_id)
+        if any(i.type is IncidentType.DELIVERY_INTEGRITY for i in already):
+            return
+        change = open_incident(
+            incident_id=self.ids.new_id(),
+            type=IncidentType.DELIVERY_INTEGRITY,
+            severity=IncidentSeverity.CRITICAL,
+            title=title,
+            description=description,
+            actor=Actor.system(),
+            now=at,
+            event_id=self.ids.new_id(),
+            pack_id=pack_id,
+            advisor_id=advisor_id,
+        )
+        await uow.incidents.add(change.incident)
+        await uow.audit.append([change.event])
 
 
 def _planned_text(delivery: Delivery) -> bool:
