@@ -138,6 +138,24 @@ async def test_a_message_still_unsent_at_the_sms_cutoff_is_not_tried_on_whatsapp
     assert len(world.sms.sent) == 2
 
 
+async def test_a_delivery_without_a_number_fails_on_every_channel_and_the_rest_go_out() -> None:
+    world = await make_world(3)
+    numberless = world.deliveries[0]
+    # What a claim hands over when the number's data key is missing (or the advisor is gone).
+    world.uow.store.deliveries[numberless.id] = attrs.evolve(numberless, to="")
+    await world.worker().run(drain=dt.timedelta(0))
+    stored = world.stored()[numberless.id]
+    assert (stored.status, stored.error_code) == (
+        DeliveryStatus.FAILED,
+        dispatch.NUMBER_UNAVAILABLE,
+    )
+    assert sorted(m.callback_data or "" for m in world.whatsapp.sent) == sorted(
+        str(d.id) for d in world.deliveries[1:]
+    )
+    assert world.sms.sent == []
+    assert world.backups() == {}
+
+
 async def test_content_changed_after_approval_is_refused_everywhere() -> None:
     world = await make_world(1)
     (delivery,) = world.deliveries

@@ -35,6 +35,8 @@ _FAILED = frozenset({DeliveryStatus.FAILED, DeliveryStatus.EXPIRED})
 #:   ``content_violation``: the content is why the message did not go, and sending it again
 #:   will not help until someone looks at the pack (an integrity failure also opens an
 #:   incident, which carries the detail).
+#: - ``number_unavailable`` (no number to send to: the advisor was erased, or their data key
+#:   is missing) → ``invalid_number``: nothing can go out until the number is there again.
 #: - ``provider_unavailable`` (no answer from the provider) → ``system_error``, as
 #:   :func:`projectone.domain.failure.classify` classes a request that got no answer.
 #: - ``outcome_unknown`` (no answer and no receipt: handed to SMS under at-most-once),
@@ -50,6 +52,7 @@ OWN_CODE_CLASSES: Mapping[str, FailureClass] = MappingProxyType(
     {
         "content_changed": FailureClass.CONTENT_VIOLATION,
         "content_integrity": FailureClass.CONTENT_VIOLATION,
+        "number_unavailable": FailureClass.INVALID_NUMBER,
         "provider_unavailable": FailureClass.SYSTEM_ERROR,
         "outcome_unknown": FailureClass.SYSTEM_ERROR,
         "sla_cutoff": FailureClass.SYSTEM_ERROR,

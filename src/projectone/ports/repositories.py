@@ -198,12 +198,18 @@ class DeliveryRepository(Protocol):
     ) -> Sequence[Delivery]:
         """Claim up to ``limit`` of :meth:`due` at once: each moves to ``sending`` as by
         ``Delivery.start_sending(now, owner=owner, until=until)``, skipping rows another unit
-        of work holds; returns them as stored, earliest due first."""
+        of work holds; returns them as stored, earliest due first.
+
+        A delivery whose sealed number cannot be opened (its advisor's data key is missing)
+        comes back with an empty ``to``, like an erased advisor's, instead of failing the
+        claim: the worker fails it and sends the others. Every other read raises
+        ``KeyStoreError`` for it."""
         ...
 
     async def expired_leases(self, now: dt.datetime, limit: int) -> Sequence[Delivery]:
         """Up to ``limit`` ``sending`` deliveries whose lease ended at or before ``now`` (or
-        that never had one), locked and skipping rows another unit of work holds."""
+        that never had one), locked and skipping rows another unit of work holds; a number
+        that cannot be opened comes back empty, as from :meth:`claim_due`."""
         ...
 
     async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -80,6 +80,7 @@ __all__ = [
     "CONTENT_INTEGRITY",
     "ERROR_CODES",
     "MAX_LEASE",
+    "NUMBER_UNAVAILABLE",
     "SLA_CUTOFF",
     "STALE",
     "DispatchWorker",
@@ -105,6 +106,9 @@ SLA_CUTOFF = "sla_cutoff"
 STALE = "stale"
 #: No answer from the provider, certainly not sent (no connection) or maybe sent (timeout).
 PROVIDER_UNAVAILABLE = "provider_unavailable"
+#: The delivery has no number to send to: its advisor was erased, or the data key that opens
+#: the number is missing. Sent on no channel.
+NUMBER_UNAVAILABLE = "number_unavailable"
 #: An SMS backup was due but no SMS gateway is configured.
 SMS_NOT_CONFIGURED = "sms_not_configured"
 #: The SMS backup could not be built from the registered DLT template.
@@ -113,6 +117,7 @@ SMS_INVALID = "sms_invalid"
 ERROR_CODES = (
     CONTENT_CHANGED,
     CONTENT_INTEGRITY,
+    NUMBER_UNAVAILABLE,
     SLA_CUTOFF,
     STALE,
     OUTCOME_UNKNOWN,
@@ -540,6 +545,17 @@ class DispatchWorker:
         return rendered[0]
 
     async def _attempt(self, delivery: Delivery) -> _Outcome:
+        if not delivery.to:
+            _log.error(
+                "delivery %s has no number to send to (advisor erased, or data key missing)",
+                delivery.id,
+            )
+            return self._outcome(
+                delivery,
+                _Kind.INTEGRITY,
+                code=NUMBER_UNAVAILABLE,
+                message="no number to send to: the advisor was erased or their data key is gone",
+            )
         if _planned_text(delivery):
             text = self._planned(delivery)
             if text is not None:

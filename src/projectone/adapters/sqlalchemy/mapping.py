@@ -242,10 +242,17 @@ def delivery_state_to_row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def delivery_from_row(row: Mapping[Any, Any], cipher: AESGCM | None) -> Delivery:
-    """The delivery of a row; ``to`` is empty when the advisor was erased (no number, no key)."""
+def delivery_from_row(
+    row: Mapping[Any, Any], cipher: AESGCM | None, *, unreadable_as_empty: bool = False
+) -> Delivery:
+    """The delivery of a row; ``to`` is empty when the advisor was erased (no number, no key).
+
+    A sealed number without its data key raises ``KeyStoreError``, unless
+    ``unreadable_as_empty``: then ``to`` is empty too, for a caller that refuses to send to an
+    empty number and must not fail a whole batch for one such row (the worker's claims).
+    """
     sealed = row["to_sealed"]
-    if sealed is None:
+    if sealed is None or (cipher is None and unreadable_as_empty):
         to = ""
     elif cipher is None:
         # Fail closed: a number that cannot be read is never sent to as "".

@@ -478,13 +478,20 @@ class SqlDeliveryRepository:
                 raise KeyStoreError("no data key for a new delivery's advisor", existing)
         return [mapping.delivery_to_row(d, ciphers.get(d.advisor_id)) for d in items]
 
-    async def _load(self, rows: Iterable[sa.RowMapping]) -> list[Delivery]:
+    async def _load(
+        self, rows: Iterable[sa.RowMapping], *, unreadable_as_empty: bool = False
+    ) -> list[Delivery]:
         rows = list(rows)
         # Erased advisors have no key, and their deliveries no number: those map to "".
         ciphers = await self._keys.ciphers(
             row["advisor_id"] for row in rows if row["to_sealed"] is not None
         )
-        return [mapping.delivery_from_row(row, ciphers.get(row["advisor_id"])) for row in rows]
+        return [
+            mapping.delivery_from_row(
+                row, ciphers.get(row["advisor_id"]), unreadable_as_empty=unreadable_as_empty
+            )
+            for row in rows
+        ]
 
     async def add(self, delivery: Delivery) -> None:
         await self.add_many([delivery])
@@ -622,7 +629,9 @@ class SqlDeliveryRepository:
             .returning(*deliveries.c)
         )
         result = await self._conn.execute(statement)
-        claimed = await self._load(result.mappings())
+        # One row whose number cannot be opened must not stop the morning: it comes back
+        # without a number, and the worker fails it alone (see the port).
+        claimed = await self._load(result.mappings(), unreadable_as_empty=True)
         claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
         return claimed
 
@@ -642,7 +651,7 @@ class SqlDeliveryRepository:
             .limit(limit)
         )
         result = await self._conn.execute(self._locked(query, skip=True))
-        return await self._load(result.mappings())
+        return await self._load(result.mappings(), unreadable_as_empty=True)
 
     async def held_by(self, owner: str, delivery_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         c = deliveries.c
