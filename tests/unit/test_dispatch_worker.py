@@ -333,6 +333,25 @@ async def test_at_most_once_waits_for_a_receipt_then_hands_over_to_sms() -> None
     assert world.whatsapp.sent == []
 
 
+async def test_a_parked_delivery_whose_number_is_gone_gets_no_sms_backup() -> None:
+    world = await make_world(1)
+    world.whatsapp.unavailable = True
+    await world.worker(receipt_wait=dt.timedelta(seconds=20)).run(drain=dt.timedelta(seconds=-1))
+    (delivery,) = world.deliveries
+    # While it waited for a receipt, its number became unreadable (what a claim or a recovery
+    # hands over when the advisor's data key is missing).
+    parked = world.stored()[delivery.id]
+    world.uow.store.deliveries[delivery.id] = attrs.evolve(parked, to="")
+
+    world.clock.advance(dt.timedelta(seconds=21))
+    stats = await world.worker().run(drain=dt.timedelta(seconds=-1))
+    given_up = world.stored()[delivery.id]
+    assert (given_up.status, given_up.error_code) == (DeliveryStatus.FAILED, OUTCOME_UNKNOWN)
+    assert world.backups() == {}
+    assert world.sms.sent == []
+    assert stats.sms_handoffs == 0
+
+
 class LostFirstAnswer(FakeWhatsAppSender):
     """The first send times out after reaching the provider; later ones are answered."""
 

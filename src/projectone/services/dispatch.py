@@ -771,7 +771,9 @@ class DispatchWorker:
         )
 
     def _to_sms(self, given_up: Delivery, now: dt.datetime) -> tuple[Delivery, Delivery | None]:
-        if self.sms is None:
+        # No gateway, or no number to text either (an erased advisor, a missing data key: a
+        # backup could not even be stored, its number being sealed under that key).
+        if self.sms is None or not given_up.to:
             self.stats.failed += 1
             return given_up, None
         self.stats.sms_handoffs += 1
