@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from projectone.adapters.clock import UuidGenerator
 from projectone.adapters.sqlalchemy import SqlAlchemyUnitOfWorkFactory, upgrade
 from projectone.adapters.sqlalchemy.tables import data_keys, deliveries
-from projectone.domain.delivery import DeliveryStatus
+from projectone.domain.delivery import Delivery, DeliveryStatus
 from projectone.domain.errors import KeyStoreError
 from projectone.domain.language import Language
 from projectone.ports.sms import DltTemplate
@@ -30,17 +30,30 @@ from projectone.testing.sms_simulator import DEMO_TEMPLATES
 NOW = dt.datetime(2026, 11, 24, 0, 31, tzinfo=dt.UTC)
 
 
-async def test_a_missing_data_key_fails_its_delivery_and_the_others_are_sent(
-    engine: AsyncEngine,
-) -> None:
+async def _three_due_one_key_lost(
+    engine: AsyncEngine, *, claimed_by: str | None = None
+) -> tuple[SqlAlchemyUnitOfWorkFactory, Delivery, list[Delivery]]:
+    """Three due deliveries (claimed by ``claimed_by``, a worker that then died, if given);
+    the data key of the first one's advisor is then deleted, its number left sealed in the row
+    (a damaged restore)."""
     await upgrade(engine)
     uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
     keyless, *others = await seed_due_deliveries(
         uow, 3, date=NOW.date(), now=NOW, ids=UuidGenerator()
     )
-    # The number stays sealed in the row; the key that opens it is gone (a damaged restore).
+    if claimed_by is not None:
+        async with uow() as unit:
+            await unit.deliveries.claim_due(NOW, 10, owner=claimed_by, until=NOW)
+            await unit.commit()
     async with engine.begin() as conn:
         await conn.execute(data_keys.delete().where(data_keys.c.subject_id == keyless.advisor_id))
+    return uow, keyless, others
+
+
+async def test_a_missing_data_key_fails_its_delivery_and_the_others_are_sent(
+    engine: AsyncEngine,
+) -> None:
+    uow, keyless, others = await _three_due_one_key_lost(engine)
     sender = FakeWhatsAppSender()
     worker = DispatchWorker(
         uow_factory=SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store()),
@@ -72,17 +85,8 @@ async def test_a_missing_data_key_fails_its_delivery_and_the_others_are_sent(
 async def test_recovery_settles_a_dead_workers_delivery_whose_key_is_gone_with_the_others(
     engine: AsyncEngine,
 ) -> None:
-    await upgrade(engine)
-    uow = SqlAlchemyUnitOfWorkFactory(engine, fixed_key_store())
-    keyless, *others = await seed_due_deliveries(
-        uow, 3, date=NOW.date(), now=NOW, ids=UuidGenerator()
-    )
     # A worker claimed all three and died; then the key of one advisor went missing.
-    async with uow() as unit:
-        await unit.deliveries.claim_due(NOW, 10, owner="dead", until=NOW)
-        await unit.commit()
-    async with engine.begin() as conn:
-        await conn.execute(data_keys.delete().where(data_keys.c.subject_id == keyless.advisor_id))
+    _, keyless, others = await _three_due_one_key_lost(engine, claimed_by="dead")
 
     clock = ManualClock(NOW + dt.timedelta(seconds=1))
     texts = FakeSmsSender()
