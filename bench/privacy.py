@@ -56,7 +56,7 @@ async def run(url: str, n: int, rounds: int) -> None:
 
     async def reachable() -> int:
         async with factory() as uow:
-            return len(await uow.advisors.list_reachable())
+            return len((await uow.advisors.list_reachable()).advisors)
 
     async def bare_advisors() -> int:
         async with engine.connect() as conn:

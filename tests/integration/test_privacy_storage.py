@@ -230,7 +230,8 @@ async def test_erasure_leaves_no_personal_data_and_keeps_the_records(
         assert len(await uow.deliveries.for_date(TODAY)) == 2
         with pytest.raises(SubjectErasedError):
             await uow.advisors.get(advisor.id)
-        assert advisor.id not in {a.id for a in await uow.advisors.list_reachable()}
+        reachable = await uow.advisors.list_reachable()
+        assert advisor.id not in {a.id for a in reachable.advisors}
         events = await uow.audit.for_entity("advisor", str(advisor.id))
     assert events[-1].action == "privacy.erase"
     # Nor anywhere in the store: the content text was redacted, the rest shredded or gone.

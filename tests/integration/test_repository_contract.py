@@ -324,7 +324,8 @@ async def test_list_reachable_filters_status_and_opt_in_ordered_by_id(
     async with uow_factory() as uow:
         got = await uow.advisors.list_reachable()
         assert await uow.advisors.count() == 9
-    assert list(got) == sorted(reachable, key=lambda a: a.id)
+    assert list(got.advisors) == sorted(reachable, key=lambda a: a.id)
+    assert got.unreadable == ()
 
 
 # -- content -----------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class World:
 
     async def reachable(self) -> list[uuid.UUID]:
         async with self.uow() as uow:
-            return [a.id for a in await uow.advisors.list_reachable()]
+            return [a.id for a in (await uow.advisors.list_reachable()).advisors]
 
     def mine(self, table: dict[Any, Any]) -> list[Any]:
         return [row for row in table.values() if row.advisor_id == self.subject.id]

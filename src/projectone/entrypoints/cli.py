@@ -314,8 +314,14 @@ async def _plan(args: argparse.Namespace, out: Console) -> int:
             "pulled": len(result.pulled),
             "pulled_packs": [str(pack_id) for pack_id in result.pulled],
             "without_content": len(result.without_content),
+            "unreadable": len(result.unreadable),
+            "unreadable_advisors": [str(advisor_id) for advisor_id in result.unreadable],
         }
         pulled = "".join(f"\n  pulled pack {pack_id}" for pack_id in result.pulled)
+        pulled += "".join(
+            f"\n  left out: advisor {advisor_id} (personal data does not open)"
+            for advisor_id in result.unreadable
+        )
         emit(
             out,
             args.json,
@@ -324,7 +330,8 @@ async def _plan(args: argparse.Namespace, out: Console) -> int:
             f"({result.fallbacks} of them fallback packs); "
             f"{result.already_planned} already planned, "
             f"{len(result.pulled)} packs pulled by the compliance re-check, "
-            f"{len(result.without_content)} advisors without content{pulled}",
+            f"{len(result.without_content)} advisors without content, "
+            f"{len(result.unreadable)} left out (personal data does not open){pulled}",
         )
         return 0
 

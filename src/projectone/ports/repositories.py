@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+import attrs
+
 from projectone.domain.advisor import Advisor
 from projectone.domain.audit import AuditDraft, AuditEvent
 from projectone.domain.content import ContentPack, ContentStatus, VariantSnapshot
@@ -24,7 +26,19 @@ __all__ = [
     "FallbackRepository",
     "InboundMessageRepository",
     "IncidentRepository",
+    "Reachable",
 ]
+
+
+@attrs.frozen
+class Reachable:
+    """The advisors a morning is planned for (``list_reachable``), by id, and the ids of those
+    left out because their personal data cannot be opened (their data key is missing, which
+    only a damaged store explains): reported, never dropped in silence, and never allowed to
+    stop everyone else's morning."""
+
+    advisors: tuple[Advisor, ...]
+    unreadable: tuple[uuid.UUID, ...] = ()
 
 
 class AdvisorRepository(Protocol):
@@ -49,8 +63,9 @@ class AdvisorRepository(Protocol):
         """The advisors whose WhatsApp number is one of ``numbers``, by number."""
         ...
 
-    async def list_reachable(self) -> Sequence[Advisor]:
-        """Active advisors who opted in to WhatsApp, ordered by id."""
+    async def list_reachable(self) -> Reachable:
+        """Active advisors who opted in to WhatsApp, ordered by id; those whose personal data
+        cannot be opened are left out and named in ``unreadable``."""
         ...
 
     async def count(self) -> int: ...

@@ -10,6 +10,7 @@ with its explanation; those for whom no library pack qualifies are reported.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -42,6 +43,8 @@ from projectone.services.fallback import recheck
 
 __all__ = ["PLANNER", "MorningService", "PlanResult"]
 
+_log = logging.getLogger(__name__)
+
 # Planning runs in one transaction; a concurrent planner that committed first makes ours
 # conflict, and a fresh attempt then sees its deliveries and adds only what is missing.
 _PLAN_ATTEMPTS = 3
@@ -62,7 +65,8 @@ class PlanResult:
     ``planned`` deliveries were created by this run, ``fallbacks`` of them with a pack of the
     fallback library; ``already_planned`` advisors had theirs from an earlier run. ``pulled``
     are the packs the re-check against the current rulebook pulled (their advisors got a
-    fallback where one qualified); ``without_content`` the advisors left with nothing to send.
+    fallback where one qualified); ``without_content`` the advisors left with nothing to send;
+    ``unreadable`` those left out because their personal data does not open.
     """
 
     date: dt.date
@@ -71,6 +75,9 @@ class PlanResult:
     without_content: tuple[uuid.UUID, ...]
     fallbacks: int = 0
     pulled: tuple[uuid.UUID, ...] = ()
+    #: Reachable advisors left out because their personal data does not open (a missing or
+    #: damaged data key): nothing could be sent to them, and they did not stop the others.
+    unreadable: tuple[uuid.UUID, ...] = ()
 
     @property
     def total(self) -> int:
@@ -122,7 +129,16 @@ class MorningService:
     async def _plan_once(self, date: dt.date) -> PlanResult:
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            advisors = await uow.advisors.list_reachable()
+            reachable = await uow.advisors.list_reachable()
+            advisors = reachable.advisors
+            if reachable.unreadable:
+                _log.error(
+                    "%d advisors left out of the plan for %s: their personal data does not open "
+                    "(data key missing or damaged): %s",
+                    len(reachable.unreadable),
+                    date,
+                    ", ".join(str(i) for i in reachable.unreadable),
+                )
             existing = await uow.deliveries.keys_for_date(date)
             todo = [a for a in advisors if (a.id, Channel.WHATSAPP, Variant.POST) not in existing]
             packs = await uow.content.sendable_for([a.id for a in todo], date)
@@ -157,6 +173,7 @@ class MorningService:
             without_content=tuple(fallback.missing),
             fallbacks=len(fallback.deliveries),
             pulled=tuple(pull.pack.id for pull in pulls),
+            unreadable=reachable.unreadable,
         )
 
     def _delivery(

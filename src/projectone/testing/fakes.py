@@ -59,6 +59,7 @@ from projectone.ports.repositories import (
     FallbackRepository,
     InboundMessageRepository,
     IncidentRepository,
+    Reachable,
 )
 from projectone.ports.sms import OutboundSms, SmsReceipt
 
@@ -680,15 +681,16 @@ class InMemoryAdvisorRepository:
             if a.whatsapp_number in wanted and a.id not in erased
         }
 
-    async def list_reachable(self) -> Sequence[Advisor]:
-        # As in SQL: active, consenting to processing, opted in, not erased.
+    async def list_reachable(self) -> Reachable:
+        # As in SQL: active, consenting to processing, opted in, not erased. Nothing is
+        # sealed here, so nothing is unreadable.
         erased = self._tx.all_erased()
         reachable = (
             a
             for a in self._tx.all_advisors().values()
             if a.receives_whatsapp and a.processing_withdrawn_at is None and a.id not in erased
         )
-        return sorted(reachable, key=lambda a: a.id.int)
+        return Reachable(tuple(sorted(reachable, key=lambda a: a.id.int)))
 
     async def count(self) -> int:
         return len(self._tx.all_advisors())

@@ -48,6 +48,7 @@ from projectone.domain.incident import Incident, IncidentStatus
 from projectone.domain.language import Language
 from projectone.domain.timezone import IST
 from projectone.ports.ai import AiUsageRow
+from projectone.ports.repositories import Reachable
 
 __all__ = [
     "CONFLICT_MARK",
@@ -257,7 +258,7 @@ class SqlAdvisorRepository:
             found.update((by_index[row[0]], row[1]) for row in await self._conn.execute(query))
         return found
 
-    async def list_reachable(self) -> Sequence[Advisor]:
+    async def list_reachable(self) -> Reachable:
         # Mirrors Advisor.receives_whatsapp: active, consenting to processing, opted in.
         query = (
             advisors.select()
@@ -269,8 +270,21 @@ class SqlAdvisorRepository:
             )
             .order_by(advisors.c.id)
         )
-        result = await self._conn.execute(query)
-        return await self._from_rows(list(result.mappings()))
+        rows = list((await self._conn.execute(query)).mappings())
+        ciphers = await self._keys.ciphers(row["id"] for row in rows)
+        # One advisor whose data cannot be opened (key missing, a field that does not open
+        # under it) must not stop everyone's morning: named, left out.
+        found: list[Advisor] = []
+        unreadable: list[uuid.UUID] = []
+        for row in rows:
+            cipher = ciphers.get(row["id"])
+            try:
+                if cipher is None:
+                    raise KeyStoreError("no data key", row["id"])
+                found.append(mapping.advisor_from_row(row, cipher))
+            except KeyStoreError:
+                unreadable.append(row["id"])
+        return Reachable(tuple(found), tuple(unreadable))
 
     async def count(self) -> int:
         result = await self._conn.execute(sa.select(sa.func.count()).select_from(advisors))
