@@ -116,6 +116,8 @@ def test_seed_plan_dispatch_and_report_on_a_sqlite_file(tmp_path: Path) -> None:
         "pulled": 0,
         "pulled_packs": [],
         "without_content": 0,
+        "unreadable": 0,
+        "unreadable_advisors": [],
     }
 
     dispatched = run("dispatch", "--db", db, "--json")

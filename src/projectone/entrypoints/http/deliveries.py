@@ -112,6 +112,7 @@ PLAN_SCHEMA: dict[str, Any] = {
         "fallbacks",
         "without_content",
         "pulled",
+        "unreadable",
     ],
     "properties": {
         "date": {"type": "string", "format": "date"},
@@ -128,6 +129,12 @@ PLAN_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": _ID,
             "description": "packs the current rulebook now blocks, pulled from the morning",
+        },
+        "unreadable": {
+            "type": "array",
+            "items": _ID,
+            "description": "advisors left out: their personal data does not open (a data key "
+            "missing or damaged); the others were planned",
         },
     },
 }
@@ -180,6 +187,7 @@ def plan_doc(result: PlanResult) -> dict[str, Any]:
         "fallbacks": result.fallbacks,
         "without_content": [str(i) for i in result.without_content],
         "pulled": [str(i) for i in result.pulled],
+        "unreadable": [str(i) for i in result.unreadable],
     }
 
 
