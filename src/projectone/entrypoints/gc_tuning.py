@@ -1,11 +1,12 @@
 """Garbage-collector settings for the long-running commands, ``worker`` and ``serve``.
 
 Such a process builds its container once (SQLAlchemy's tables and compiled statements, aiohttp,
-the rulebook, the OpenAPI document: a few hundred thousand objects) and then allocates
-short-lived objects at thousands of messages or requests a second. CPython's defaults collect
-the young generation every 700 allocations and now and then scan every object ever kept, the
-startup ones included, again and again: 10–15% of the worker's and the API's CPU in the
-benchmarks, and the full collections land in the API's latency tail (docs/benchmarks.md).
+the rulebook, the OpenAPI document: ~180,000 objects the collector tracks once ``serve`` is
+set up) and then allocates short-lived objects at thousands of messages or requests a second.
+CPython's defaults collect the young generation every 700 allocations and now and then scan
+every object ever kept, the startup ones included, again and again: 10–15% of the worker's
+and the API's CPU in the benchmarks, and the full collections land in the API's latency tail
+(docs/benchmarks.md).
 
 :func:`tune_for_service` moves everything alive once the process is set up into the permanent
 generation, which collections skip (``gc.freeze``), and lets the young generation grow to
