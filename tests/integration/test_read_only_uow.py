@@ -131,6 +131,17 @@ def test_services_read_through_read_only_units_of_work_when_offered(
     assert reader_of(fake) is fake
 
 
+async def _terminate(postgres_url: str, backend_pid: int) -> None:
+    """End server process ``backend_pid`` from another connection, as a server restart or a
+    dropped network path would."""
+    other = create_engine(postgres_url)
+    try:
+        async with other.connect() as conn:
+            await conn.execute(sa.text(f"SELECT pg_terminate_backend({int(backend_pid)})"))
+    finally:
+        await other.dispose()
+
+
 @pytest.mark.postgres
 async def test_postgres_pings_a_connection_idle_in_the_pool_and_replaces_a_dead_one(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
@@ -142,12 +153,7 @@ async def test_postgres_pings_a_connection_idle_in_the_pool_and_replaces_a_dead_
         # The server drops the pooled connection (as a restart would).
         async with engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
-        other = create_engine(postgres_url)
-        try:
-            async with other.connect() as conn:
-                await conn.execute(sa.text(f"SELECT pg_terminate_backend({int(first)})"))
-        finally:
-            await other.dispose()
+        await _terminate(postgres_url, first)
         # Given back moments ago, it would be handed out unpinged: pretend it sat idle.
         monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
         async with engine.connect() as conn:
@@ -168,12 +174,7 @@ async def test_a_connection_lost_mid_unit_of_work_is_unavailable_and_the_next_on
         async with factory() as uow:
             conn = uow._open("read")  # the unit of work's own connection
             pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
-            other = create_engine(postgres_url)
-            try:
-                async with other.connect() as killer:
-                    await killer.execute(sa.text(f"SELECT pg_terminate_backend({int(pid)})"))
-            finally:
-                await other.dispose()
+            await _terminate(postgres_url, pid)
             with pytest.raises(UnavailableError) as caught:
                 await uow.content.get(uuid.uuid4())
         assert caught.value.outcome_unknown

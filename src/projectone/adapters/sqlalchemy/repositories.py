@@ -279,11 +279,13 @@ class SqlAdvisorRepository:
         for row in rows:
             cipher = ciphers.get(row["id"])
             try:
-                if cipher is None:
-                    raise KeyStoreError("no data key", row["id"])
-                found.append(mapping.advisor_from_row(row, cipher))
-            except KeyStoreError:
+                advisor = None if cipher is None else mapping.advisor_from_row(row, cipher)
+            except KeyStoreError:  # a field that does not open under its key
+                advisor = None
+            if advisor is None:
                 unreadable.append(row["id"])
+            else:
+                found.append(advisor)
         return Reachable(tuple(found), tuple(unreadable))
 
     async def count(self) -> int:
